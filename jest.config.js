@@ -1,0 +1,11 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/property-tests'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['\\.stress\\.test\\.ts$'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  testTimeout: 60000,
+  // 2 cores: the tests start their own workers and processes.
+  maxWorkers: 2,
+};

@@ -1,0 +1,1 @@
+console.log("fastipc cli: not yet");

@@ -1,0 +1,67 @@
+/**
+ * Loads the C shim (shim/*.c) with node-gyp-build: a prebuilt addon from
+ * `prebuilds/linux-x64/` first, else `build/Release/` from a source build.
+ *
+ * The package root is found by walking up from this file, not taken as `__dirname`:
+ * this code runs from `lib/` under ts-jest and from `dist/` (ESM and CJS) when bundled.
+ * A missing addon is not fatal: the `atomics` backend and every uncontended path work
+ * without it; what needs it calls `requireNative()`, which throws an Error that says
+ * what is missing and how to rebuild.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+export interface Native {
+  futexWait(view: Int32Array, index: number, expected: number, timeoutMs: number): WaitResult;
+  futexWake(view: Int32Array, index: number, count: number): number;
+  mmap(fd: number, size: number): ArrayBuffer;
+  munmap(buffer: ArrayBuffer): void;
+  gettid(): number;
+  startTime(pid: number, tid: number): number;
+  flock(fd: number, op: number): void;
+}
+
+let loaded: Native | null | undefined;
+let loadError: Error | undefined;
+
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`fastipc: no package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+/** The addon, or null when it cannot be loaded (see `nativeLoadError`). */
+export function native(): Native | null {
+  if (loaded !== undefined) return loaded;
+  if (process.env.FASTIPC_NO_ADDON) {
+    loadError = new Error('FASTIPC_NO_ADDON is set');
+    return (loaded = null);
+  }
+  try {
+    loaded = nodeGypBuild(packageRoot()) as Native;
+  } catch (err) {
+    loadError = err as Error;
+    loaded = null;
+  }
+  return loaded;
+}
+
+export function requireNative(what: string): Native {
+  const n = native();
+  if (n) return n;
+  const err = new Error(
+    `fastipc: ${what} needs the native addon, which did not load (${loadError?.message}). ` +
+      'Rebuild it with `npm rebuild fastipc` (needs python3, make and a C compiler), ' +
+      "or use a SharedArrayBuffer with { backend: 'atomics' }.",
+  ) as Error & { code: string };
+  err.code = 'ERR_FASTIPC_NO_ADDON';
+  throw err;
+}

@@ -1,0 +1,57 @@
+/* Who is running, and since when: the owner-death and PID-registry checks use
+ * (pid, tid, start time) because PIDs and TIDs are reused (pid_max can be 32768). */
+#define _GNU_SOURCE
+#include "fastipc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int fx_gettid(void) { return (int)syscall(SYS_gettid); }
+
+/* Field 22 of /proc/PID/task/TID/stat: start time in clock ticks after boot.
+ * The comm field (2) may hold spaces and parentheses, so parse after the last ')'. */
+int64_t fx_start_time(int pid, int tid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  int e = errno;
+  close(fd);
+  if (n <= 0) return n < 0 ? -e : -ESRCH;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return -EINVAL;
+  p++;
+  for (int field = 2; field < 22; field++) {  /* p sits just before field 3 */
+    p = strchr(p + 1, ' ');
+    if (!p) return -EINVAL;
+  }
+  return strtoll(p + 1, NULL, 10);
+}
+
+int fx_flock(int fd, int op) {
+  int how = (op & 3) == 0 ? LOCK_UN : (op & 3) == 1 ? LOCK_SH : LOCK_EX;
+  if (op & 4) how |= LOCK_NB;
+  for (;;) {
+    if (flock(fd, how) == 0) return 0;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+const char *fx_errno_name(int err) {
+  switch (err) {
+#define E(x) case x: return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(EBADF) E(EAGAIN) E(ENOMEM) E(EACCES)
+    E(EFAULT) E(EBUSY) E(EEXIST) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE)
+    E(EMFILE) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(ERANGE) E(ENAMETOOLONG) E(ENOSYS)
+    E(ELOOP) E(EOVERFLOW) E(ETIMEDOUT)
+#undef E
+    default: return "EUNKNOWN";
+  }
+}
