@@ -1,0 +1,127 @@
+// fastipc benchmark runner:  npm run bench [-- <filter>...]
+//
+//   node bench/run.mjs              every bench/*.bench.mjs, in name order
+//   node bench/run.mjs atomics      only benches whose file name contains "atomics"
+//   RUNS=11 BENCH_SCALE=0.2 node bench/run.mjs    env knobs: see lib.mjs
+//
+// Run `npm run build` first: benches load the built library from ../dist/index.mjs.
+//
+// Writing a bench: a file bench/<name>.bench.mjs that exports
+//
+//   export async function run(ctx) { ... }   // ctx = { name, runs, scale }
+//
+// and measures with compare() from ./lib.mjs, e.g.
+//
+//   await compare('AtomicU32.add(1), SharedArrayBuffer',
+//     { 'Atomics.add': (n) => rawLoop(n), 'AtomicU32.add': (n) => wrappedLoop(n) },
+//     { iterations: scaled(10e6), target: { max: 1.2 } });
+//
+// or, for figures a run produces itself (round trips between workers or processes,
+// throughput), compare(name, { a: async (run) => µsPerRoundTrip, ... },
+// { mode: 'value', unit: 'µs/round trip' }). A bench must clean up what it creates
+// (shared-memory segments, workers, child processes).
+//
+// Each bench runs in its own child process (a fork of this file), so one bench's JIT
+// feedback, heap and leftovers do not affect another. The child prints its progress
+// lines and sends its rows back over the IPC channel; the runner prints one markdown
+// table and writes it, with date, node version and machine, to bench/results/latest.md.
+// A MISS against a target is reported, not fatal; a bench that crashes (or sends no
+// rows) makes the runner exit 1 after the others have run.
+import { fork, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+if (process.argv[2] === '--child') {
+  // In the child: run one bench and send its rows to the parent.
+  const file = process.argv[3];
+  const lib = await import('./lib.mjs');
+  const mod = await import(pathToFileURL(file).href);
+  if (typeof mod.run !== 'function') throw new Error(`${file} does not export run(ctx)`);
+  const name = path.basename(file, '.bench.mjs');
+  await mod.run({ name, runs: lib.RUNS, scale: lib.SCALE });
+  console.log(`\n[${name}] checksum ${lib.checksum()}`);
+  // exit even if the bench left a handle open (it should not); stdout is synchronous
+  // for files and pipes on Linux, so nothing printed is lost
+  process.send({ rows: lib.rows }, () => process.exit(0));
+} else {
+  const { RUNS, SCALE, markdownTable } = await import('./lib.mjs');
+  const filters = process.argv.slice(2);
+  const all = fs.readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort();
+  const chosen = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+  if (chosen.length === 0) {
+    console.error(`no bench matches ${filters.join(' ')}; have: ${all.join(', ') || 'none'}`);
+    process.exit(2);
+  }
+  const dist = path.join(here, '..', 'dist', 'index.mjs');
+  if (!fs.existsSync(dist)) {
+    console.error(`${dist} is missing: run \`npm run build\` first`);
+    process.exit(2);
+  }
+
+  const t0 = Date.now();
+  const rows = [];
+  const failed = [];
+  const times = [];
+  for (const f of chosen) {
+    const name = path.basename(f, '.bench.mjs');
+    console.log(`\n=== ${name}`);
+    const t = Date.now();
+    const { code, signal, got } = await new Promise((resolve) => {
+      let got = null;
+      const child = fork(fileURLToPath(import.meta.url), ['--child', path.join(here, f)], { stdio: 'inherit' });
+      child.on('message', (m) => (got = m));
+      child.on('exit', (code, signal) => resolve({ code, signal, got }));
+    });
+    const secs = (Date.now() - t) / 1000;
+    times.push(`${name} ${secs.toFixed(1)} s`);
+    if (code !== 0 || !got) {
+      failed.push(`${name} (${signal ? `signal ${signal}` : `exit code ${code}`}${got ? '' : ', no results'})`);
+      console.error(`=== ${name} FAILED: ${failed[failed.length - 1]}`);
+    }
+    if (got) for (const r of got.rows) rows.push({ bench: name, ...r });
+  }
+  const wall = (Date.now() - t0) / 1000;
+
+  let git = 'unknown';
+  try {
+    const opt = { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] };
+    git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], opt).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--', '../lib', '../shim'], opt).trim()) git += ' + uncommitted changes in lib/ or shim/';
+  } catch {}
+  const cpus = os.cpus();
+  const misses = rows.filter((r) => r.result === 'MISS').length;
+  const table = markdownTable(rows);
+  const doc = [
+    '# fastipc benchmarks: latest run',
+    '',
+    `- date: ${new Date().toISOString()}`,
+    `- node: ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`,
+    `- machine: ${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- commit: ${git}`,
+    `- settings: RUNS=${RUNS}, BENCH_SCALE=${SCALE}${filters.length ? `, filter: ${filters.join(' ')}` : ''}`,
+    `- wall time: ${wall.toFixed(1)} s (${times.join(', ')})`,
+    '',
+    'Median, min and max of RUNS interleaved runs per implementation; ratio = candidate median /',
+    'baseline median, from the same run. The machine is a noisy shared VM: compare only figures',
+    'from one run. A target is reported (PASS/MISS), not enforced.',
+    '',
+    table,
+    '',
+    failed.length ? `**Failed benches:** ${failed.join(', ')}\n` : '',
+  ].join('\n');
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  const out = path.join(here, 'results', 'latest.md');
+  fs.writeFileSync(out + '.tmp', doc);
+  fs.renameSync(out + '.tmp', out);
+
+  console.log(`\n${table}\n`);
+  console.log(`${rows.length} rows, ${misses} MISS, ${failed.length} failed; wall time ${wall.toFixed(1)} s; written to ${path.relative(process.cwd(), out)}`);
+  if (failed.length) {
+    console.error(`failed: ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+}
