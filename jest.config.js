@@ -6,6 +6,7 @@ module.exports = {
   testPathIgnorePatterns: ['\\.stress\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // 2 cores: the tests start their own workers and processes.
   maxWorkers: 2,
 };

@@ -16,7 +16,7 @@ class U32Command implements fc.Command<Model, Real> {
   check = () => true;
   run(m: Model, r: Real) {
     const prev = m.a;
-    let got: number | void;
+    let got: number | void = undefined;
     switch (this.op) {
       case 'add': got = r.a.add(this.x); m.a = mod(m.a + BigInt(this.x), M32); break;
       case 'sub': got = r.a.sub(this.x); m.a = mod(m.a - BigInt(this.x), M32); break;
@@ -39,7 +39,7 @@ class U64Command implements fc.Command<Model, Real> {
   check = () => true;
   run(m: Model, r: Real) {
     const prev = m.b;
-    let got: bigint | void;
+    let got: bigint | void = undefined;
     switch (this.op) {
       case 'add': got = r.b.add(this.x); m.b = mod(m.b + this.x, M64); break;
       case 'sub': got = r.b.sub(this.x); m.b = mod(m.b - this.x, M64); break;

@@ -1,0 +1,86 @@
+/**
+ * Event: a manual-reset event. set() releases every waiter until clear().
+ *
+ * Words (int32, offsets in bytes from byteOffset):
+ * | offset | field    | meaning                                                       |
+ * |--------|----------|---------------------------------------------------------------|
+ * | +0     | magic    | 'EVNT'                                                        |
+ * | +4     | version  | layout version (1); 0 while being initialised                 |
+ * | +8     | state    | the futex word: bit 0 SET; bits 1-30 a generation counter     |
+ * | +12    | sleepers | threads in or about to enter a wait on state                  |
+ * | +16..63| reserved | zero                                                          |
+ *
+ * state: 0 = clear (fresh). set() turns bit 0 on and, on the clear -> set edge, adds 2
+ * (one generation), wrapping within bits 1-30 so the word stays non-negative. clear()
+ * turns bit 0 off and keeps the generation. A waiter that sleeps on state s returns true
+ * once the generation has moved past s, even if clear() came right after the set():
+ * a set() wakes every waiter that was sleeping, as it says, and a quick set-clear pulse is
+ * never lost. set() wakes only when `sleepers` is non-zero, so with nobody waiting it
+ * makes no syscall.
+ */
+import type { PrimitiveOptions } from './backend';
+import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from './header';
+import type { Memory } from './memory';
+import { Primitive } from './primitive';
+
+const STATE = 2;
+const SLEEPERS = 3;
+const SET = 1;
+const GENERATION = 2;
+const GENERATION_MASK = 0x7ffffffe;
+
+export class Event extends Primitive {
+  static readonly BYTES = 64 as const;
+
+  constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
+    super('Event', memory, byteOffset, options, () => {});
+  }
+
+  /** Sets the event and wakes every waiter. */
+  set(): void {
+    const v = this.view;
+    let state = Atomics.load(v, STATE);
+    for (;;) {
+      if (state & SET) return;
+      const seen = Atomics.compareExchange(v, STATE, state, ((state + GENERATION) & GENERATION_MASK) | SET);
+      if (seen === state) break;
+      state = seen;
+    }
+    if (Atomics.load(v, SLEEPERS) > 0) this.impl.wake(v, STATE, Infinity);
+  }
+
+  /** Clears the event; waiters from now on sleep until the next set(). */
+  clear(): void {
+    Atomics.and(this.view, STATE, GENERATION_MASK);
+  }
+
+  get isSet(): boolean {
+    return (Atomics.load(this.view, STATE) & SET) !== 0;
+  }
+
+  /** Waits until the event is set: true at once if it is; false only when the timeout passed. */
+  wait(options?: WaitOptions): boolean {
+    if (options !== undefined) checkWaitOptions(options);
+    const state = Atomics.load(this.view, STATE);
+    if (state & SET) return true;
+    return this.waitContended(state, deadlineOf(options));
+  }
+
+  private waitContended(start: number, deadline: number): boolean {
+    const v = this.view;
+    if (remaining(deadline) === 0) return false;
+    Atomics.add(v, SLEEPERS, 1);
+    try {
+      let state = Atomics.load(v, STATE);
+      for (;;) {
+        if (state !== start) return true; // set, or set and cleared since we came
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        this.impl.wait(v, STATE, state, left);
+        state = Atomics.load(v, STATE);
+      }
+    } finally {
+      Atomics.sub(v, SLEEPERS, 1);
+    }
+  }
+}

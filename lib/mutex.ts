@@ -1,0 +1,236 @@
+/**
+ * Mutex: Drepper's futex mutex ("Futexes Are Tricky", mutex 3) with the owner's thread
+ * id in the lock word, as glibc's robust mutexes keep it, so that taking the lock and
+ * naming its owner are one atomic step.
+ *
+ * Words (int32, offsets in bytes from byteOffset):
+ * | offset | field      | meaning                                                       |
+ * |--------|------------|---------------------------------------------------------------|
+ * | +0     | magic      | 'MUTX'                                                        |
+ * | +4     | version    | layout version (1); 0 while being initialised                 |
+ * | +8     | state      | the futex word, see below                                     |
+ * | +12    | owner pid  | pid of the holder; advisory (liveness checks, display)         |
+ * | +16    | owner start| start time of the holding thread, u64 clock ticks (lo, hi)    |
+ * | +24..63| reserved   | zero                                                          |
+ *
+ * state, kept non-negative for JavaScript:
+ *   bits 0-28   TID         kernel thread id of the holder; 0 = unlocked
+ *   bit  29     OWNER_DIED  the holder died; the new holder took it over (recovered)
+ *   bit  30     WAITERS     some thread may sleep on the word: unlock must wake one
+ *   bit  31     always 0
+ *
+ * Transitions:
+ *   lock     0 -> tid                       uncontended: one CAS, then plain stores of
+ *                                           pid and start time beside it
+ *            tid' -> tid' | WAITERS         before sleeping
+ *            0 -> tid | WAITERS             after having slept: others may still sleep
+ *   unlock   tid -> 0                       uncontended: one CAS, no wake
+ *            tid | WAITERS -> 0, wake(1)    we only wake one thread: when it takes the
+ *                                           lock it sets WAITERS again, so the others
+ *                                           are woken in turn
+ * The pid and start time are not cleared on unlock: they mean something only while TID
+ * is non-zero, and a releaser that cleared them after its releasing store could erase
+ * the next owner's record (a defect of the Python package).
+ */
+import type { PrimitiveOptions } from './backend';
+import { currentThread } from './identity';
+import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from './header';
+import type { Memory } from './memory';
+import { Primitive } from './primitive';
+import { initialSpin, spinFailed, spinSucceeded } from './spin';
+
+const STATE = 2;
+const OWNER_PID = 3;
+const OWNER_START_LO = 4;
+const OWNER_START_HI = 5;
+
+const UNLOCKED = 0;
+export const TID_MASK = 0x1fffffff;
+export const OWNER_DIED = 0x20000000;
+export const WAITERS = 0x40000000;
+
+function fail(code: string, message: string): Error {
+  return Object.assign(new Error(`fastipc: ${message}`), { code });
+}
+
+export class Mutex extends Primitive {
+  static readonly BYTES = 64 as const;
+  private readonly tid: number;
+  private readonly pid: number;
+  private readonly startLo: number;
+  private readonly startHi: number;
+  private spin = initialSpin();
+
+  constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
+    super('Mutex', memory, byteOffset, options, () => {});
+    const me = currentThread();
+    this.tid = me.tid & TID_MASK;
+    this.pid = me.pid;
+    this.startLo = me.start % 2 ** 32 | 0;
+    this.startHi = Math.floor(me.start / 2 ** 32) | 0;
+  }
+
+  /** Takes the lock, sleeping if need be. False only when the timeout passed. */
+  lock(options?: WaitOptions): boolean {
+    if (options !== undefined) checkWaitOptions(options);
+    if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
+      this.recordOwner();
+      return true;
+    }
+    return this.lockContended(deadlineOf(options));
+  }
+
+  /** Takes the lock if it is free; never sleeps. */
+  tryLock(): boolean {
+    const state = Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid);
+    if (state === UNLOCKED) {
+      this.recordOwner();
+      return true;
+    }
+    if (this.heldByMe(state)) throw this.recursion('tryLock');
+    return false;
+  }
+
+  /** Releases the lock. An Error unless the calling thread holds it. */
+  unlock(): void {
+    if (Atomics.compareExchange(this.view, STATE, this.tid, UNLOCKED) === this.tid) return;
+    this.unlockContended();
+  }
+
+  /** Takes the lock for a `using` block: `using _ = m.acquire()`. Throws ETIMEDOUT on timeout. */
+  acquire(options?: WaitOptions): Disposable {
+    if (!this.lock(options)) throw fail('ETIMEDOUT', 'Mutex.acquire(): timed out waiting for the lock');
+    let held = true;
+    return {
+      [Symbol.dispose]: () => {
+        if (held) {
+          held = false;
+          this.unlock();
+        }
+      },
+    };
+  }
+
+  /** Runs `fn` holding the lock, and releases it however `fn` ends. */
+  withLock<T>(fn: () => T, options?: WaitOptions): T {
+    if (typeof fn !== 'function') throw new TypeError('withLock(fn): fn must be a function');
+    if (!this.lock(options)) throw fail('ETIMEDOUT', 'Mutex.withLock(): timed out waiting for the lock');
+    try {
+      return fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  get isLocked(): boolean {
+    return (Atomics.load(this.view, STATE) & TID_MASK) !== 0;
+  }
+
+  /** The holder's pid, 0 when unlocked. */
+  get ownerPid(): number {
+    if ((Atomics.load(this.view, STATE) & TID_MASK) === 0) return 0;
+    return this.view[OWNER_PID];
+  }
+
+  /** The holder's thread id, 0 when unlocked. */
+  get ownerTid(): number {
+    return Atomics.load(this.view, STATE) & TID_MASK;
+  }
+
+  /**
+   * True while the calling thread holds a lock that it took over from a holder that
+   * died (like EOWNERDEAD): repair what the lock protects before unlocking.
+   */
+  get recovered(): boolean {
+    const state = Atomics.load(this.view, STATE);
+    return (state & OWNER_DIED) !== 0 && this.heldByMe(state);
+  }
+
+  /**
+   * Releases the lock whoever holds it and wakes a waiter: operators' recovery, like the
+   * Python package's force_release. The holder, if alive, no longer holds it.
+   */
+  forceUnlock(): void {
+    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
+  }
+
+  private recordOwner(): void {
+    const v = this.view;
+    v[OWNER_PID] = this.pid;
+    v[OWNER_START_LO] = this.startLo;
+    v[OWNER_START_HI] = this.startHi;
+  }
+
+  private heldByMe(state: number): boolean {
+    const v = this.view;
+    return (
+      (state & TID_MASK) === this.tid &&
+      v[OWNER_PID] === this.pid &&
+      v[OWNER_START_LO] === this.startLo &&
+      v[OWNER_START_HI] === this.startHi
+    );
+  }
+
+  private recursion(method: string): Error {
+    return fail('ERR_FASTIPC_RECURSIVE', `Mutex.${method}(): the calling thread already holds this mutex (it is not recursive)`);
+  }
+
+  private lockContended(deadline: number): boolean {
+    const v = this.view;
+    let state = Atomics.load(v, STATE);
+    if (this.heldByMe(state)) throw this.recursion('lock');
+
+    // Spin while the lock is held by a running thread and nobody sleeps yet.
+    for (let i = 0; i < this.spin; i++) {
+      if (state === UNLOCKED) {
+        state = Atomics.compareExchange(v, STATE, UNLOCKED, this.tid);
+        if (state === UNLOCKED) {
+          this.spin = spinSucceeded(this.spin);
+          this.recordOwner();
+          return true;
+        }
+      }
+      if (state & WAITERS) break;
+      state = Atomics.load(v, STATE);
+    }
+    this.spin = spinFailed(this.spin);
+
+    for (;;) {
+      if ((state & TID_MASK) === UNLOCKED) {
+        // Having (maybe) slept, we cannot know whether others still sleep: keep WAITERS.
+        const seen = Atomics.compareExchange(v, STATE, state, this.tid | WAITERS);
+        if (seen === state) {
+          this.recordOwner();
+          return true;
+        }
+        state = seen;
+        continue;
+      }
+      const left = remaining(deadline);
+      if (left === 0) return false;
+      if (!(state & WAITERS)) {
+        const seen = Atomics.compareExchange(v, STATE, state, state | WAITERS);
+        if (seen !== state) {
+          state = seen;
+          continue;
+        }
+        state |= WAITERS;
+      }
+      this.impl.wait(v, STATE, state, left);
+      state = Atomics.load(v, STATE);
+    }
+  }
+
+  private unlockContended(): void {
+    const state = Atomics.load(this.view, STATE);
+    if (!this.heldByMe(state)) {
+      throw fail(
+        'ERR_FASTIPC_NOT_OWNER',
+        (state & TID_MASK) === UNLOCKED
+          ? 'Mutex.unlock(): the mutex is not locked'
+          : `Mutex.unlock(): the mutex is held by thread ${state & TID_MASK} of pid ${this.view[OWNER_PID]}, not by the calling thread`,
+      );
+    }
+    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
+  }
+}
