@@ -6,6 +6,8 @@ module.exports = {
   testPathIgnorePatterns: ['\\.stress\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   // 2 cores: the tests start their own workers and processes.
   maxWorkers: 2,

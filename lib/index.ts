@@ -9,3 +9,4 @@ export type { WaitOptions } from './header';
 export { Mutex } from './mutex';
 export { Semaphore, type SemaphoreOptions } from './semaphore';
 export { Event } from './event';
+export { NamedMutex, NamedSemaphore, NamedEvent, type NamedOptions } from './named';

@@ -154,6 +154,11 @@ export class Mutex extends Primitive {
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
+  /** Whether the calling thread holds the lock. */
+  protected heldByCaller(): boolean {
+    return this.heldByMe(Atomics.load(this.view, STATE));
+  }
+
   private recordOwner(): void {
     const v = this.view;
     v[OWNER_PID] = this.pid;

@@ -12,10 +12,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireNative } from './native';
+import { forget, locked, processCount, register, sweep, unregister } from './registry';
 import { checkInteger, checkOptions, describe } from './validate';
 
 export const NAME_MAX_BYTES = 200;
-const PREFIX = 'fastipc.';
+export const PREFIX = 'fastipc.';
 
 export interface SharedMemoryOptions {
   /** Bytes; when attaching, the segment must have at least this many. */
@@ -24,6 +25,8 @@ export interface SharedMemoryOptions {
   create?: boolean;
   /** Permission bits of a new segment (default 0o600). */
   mode?: number;
+  /** Attach even to a segment that another user owns or that is a symlink (default false). */
+  allowForeign?: boolean;
 }
 
 export function shmDir(): string {
@@ -41,9 +44,6 @@ export function checkName(name: unknown): string {
   return name;
 }
 
-export function segmentPath(name: string): string {
-  return path.join(shmDir(), PREFIX + name);
-}
 
 const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
@@ -53,66 +53,93 @@ function closed(name: string): Error {
   return err;
 }
 
+interface Opened {
+  buffer: ArrayBuffer;
+  created: boolean;
+  ino: number;
+}
+
+/** This thread's open handles, by segment file: the PID registry counts threads, not handles. */
+const open = new Map<string, Set<SharedMemory>>();
+let exitHook = false;
+
+function closeAllOnExit(): void {
+  for (const handles of open.values()) for (const h of [...handles]) h.close();
+}
+
 export class SharedMemory implements Disposable {
   readonly name: string;
   readonly created: boolean;
+  /** The segment's file in the shm folder (e.g. 'fastipc.jobs'). */
+  readonly file: string;
   private mapping: ArrayBuffer | null;
   private readonly bytes: number;
+  private readonly ino: number;
 
-  private constructor(name: string, buffer: ArrayBuffer, created: boolean) {
+  private constructor(name: string, file: string, opened: Opened) {
     this.name = name;
-    this.mapping = buffer;
-    this.bytes = buffer.byteLength;
-    this.created = created;
+    this.file = file;
+    this.mapping = opened.buffer;
+    this.bytes = opened.buffer.byteLength;
+    this.created = opened.created;
+    this.ino = opened.ino;
   }
 
-  /** Creates (unless `create: false`) or attaches the segment `name` and maps it. */
+  /**
+   * Creates (unless `create: false`) or attaches the segment `name`, maps it, and
+   * registers this thread as a user in the PID directory.
+   */
   static open(name: string, options: SharedMemoryOptions): SharedMemory {
-    checkName(name);
+    return SharedMemory.openFile(PREFIX + checkName(name), name, options);
+  }
+
+  /** @internal The Named helpers keep their segments under their own prefixes. */
+  static openFile(file: string, name: string, options: SharedMemoryOptions): SharedMemory {
     const opts = checkOptions<SharedMemoryOptions>(options);
     const size = checkInteger(opts.size, 'size', 1, Number.MAX_SAFE_INTEGER);
     const create = opts.create ?? true;
     if (typeof create !== 'boolean') throw new TypeError(`create must be a boolean, got ${describe(create)}`);
     const mode = opts.mode === undefined ? 0o600 : checkInteger(opts.mode, 'mode', 0, 0o777);
-    const shim = requireNative('SharedMemory');
+    const allowForeign = opts.allowForeign ?? false;
+    if (typeof allowForeign !== 'boolean') throw new TypeError(`allowForeign must be a boolean, got ${describe(allowForeign)}`);
+    requireNative('SharedMemory');
 
-    const file = segmentPath(name);
-    for (;;) {
-      let fd: number;
-      let created = false;
-      try {
-        fd = fs.openSync(file, O_RDWR | O_NOFOLLOW);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw err;
-        fd = publish(file, size, mode);
-        if (fd < 0) continue; // lost the race to create: attach the winner's segment
-        created = true;
-      }
-      try {
-        const actual = fs.fstatSync(fd).size;
-        if (actual < size) {
-          throw new RangeError(`size ${size} is larger than segment ${JSON.stringify(name)} (${actual} bytes)`);
+    const handle = locked(() => {
+      sweep(file);
+      const opened = mapSegment(path.join(shmDir(), file), name, size, create, mode, allowForeign);
+      const shm = new SharedMemory(name, file, opened);
+      let mine = open.get(file);
+      if (!mine) {
+        try {
+          register(file);
+        } catch (err) {
+          requireNative('SharedMemory').munmap(opened.buffer);
+          throw err;
         }
-        return new SharedMemory(name, shim.mmap(fd, actual), created);
-      } finally {
-        fs.closeSync(fd);
+        open.set(file, (mine = new Set()));
       }
+      mine.add(shm);
+      return shm;
+    });
+    if (!exitHook) {
+      exitHook = true;
+      process.on('exit', closeAllOnExit);
     }
+    return handle;
   }
 
-  /** Removes the segment's name; processes that have it mapped keep their memory. */
+  /** Removes the segment's name now; processes that have it mapped keep their memory. */
   static unlink(name: string): void {
-    fs.unlinkSync(segmentPath(checkName(name)));
+    unlinkFile(PREFIX + checkName(name));
   }
 
   /** The mapped memory. After close() it is detached (byteLength 0). */
   get buffer(): ArrayBuffer {
-    if (!this.mapping) throw closed(this.name);
-    return this.mapping;
+    return this.mapped();
   }
 
   get size(): number {
-    if (!this.mapping) throw closed(this.name);
+    this.mapped();
     return this.bytes;
   }
 
@@ -120,19 +147,98 @@ export class SharedMemory implements Disposable {
     return this.mapping === null;
   }
 
-  /** Unmaps the segment and detaches `buffer`; idempotent. The name stays (see unlink). */
+  /** Live processes that have the segment open (dead registrations are swept first). */
+  get processCount(): number {
+    this.mapped();
+    return locked(() => processCount(sweep(this.file)));
+  }
+
+  /**
+   * Unmaps the segment and detaches `buffer`; idempotent. When this was the last handle
+   * of the last live process, the segment is unlinked.
+   */
   close(): void {
+    this.release(true);
+  }
+
+  /** @internal Closes; unlinks the segment if this was its last live user and `unlinkIfLast`. */
+  release(unlinkIfLast: boolean): void {
     if (!this.mapping) return;
     requireNative('SharedMemory').munmap(this.mapping);
     this.mapping = null;
+    const mine = open.get(this.file);
+    if (!mine?.delete(this) || mine.size > 0) return;
+    open.delete(this.file);
+    locked(() => {
+      if (unregister(this.file).length > 0 || !unlinkIfLast) return;
+      const file = path.join(shmDir(), this.file);
+      // Only our segment: after an unlink() the name may hold a newer one.
+      if (inode(file) === this.ino) fs.rmSync(file, { force: true });
+    });
   }
 
+  /** Removes the segment's name now (see the static unlink). */
   unlink(): void {
-    SharedMemory.unlink(this.name);
+    unlinkFile(this.file);
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  private mapped(): ArrayBuffer {
+    if (!this.mapping) throw closed(this.name);
+    return this.mapping;
+  }
+}
+
+function inode(file: string): number {
+  try {
+    return fs.lstatSync(file).ino;
+  } catch {
+    return -1;
+  }
+}
+
+function unlinkFile(file: string): void {
+  locked(() => {
+    fs.unlinkSync(path.join(shmDir(), file));
+    forget(file);
+  });
+}
+
+function mapSegment(file: string, name: string, size: number, create: boolean, mode: number, allowForeign: boolean): Opened {
+  const shim = requireNative('SharedMemory');
+  const noFollow = allowForeign ? 0 : O_NOFOLLOW;
+  for (;;) {
+    let fd: number;
+    let created = false;
+    try {
+      fd = fs.openSync(file, O_RDWR | noFollow);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') {
+        throw Object.assign(new Error(`fastipc: segment ${JSON.stringify(name)} is a symlink; refusing it (allowForeign: true opts in)`), { code });
+      }
+      if (code !== 'ENOENT' || !create) throw err;
+      fd = publish(file, size, mode);
+      if (fd < 0) continue; // another creator published first: attach to theirs
+      created = true;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw Object.assign(new Error(`fastipc: segment ${JSON.stringify(name)} is not a regular file`), { code: 'EINVAL' });
+      if (!allowForeign && st.uid !== process.getuid?.()) {
+        throw Object.assign(
+          new Error(`fastipc: segment ${JSON.stringify(name)} belongs to uid ${st.uid}, not to us; refusing it (allowForeign: true opts in)`),
+          { code: 'EPERM' },
+        );
+      }
+      if (st.size < size) throw new RangeError(`size ${size} is larger than segment ${JSON.stringify(name)} (${st.size} bytes)`);
+      return { buffer: shim.mmap(fd, st.size), created, ino: st.ino };
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

@@ -28,7 +28,7 @@ int64_t fx_start_time(int pid, int tid) {
   char *p = strrchr(buf, ')');
   if (!p) return -EINVAL;
   p++;
-  for (int field = 2; field < 22; field++) {  /* p sits just before field 3 */
+  for (int field = 3; field < 22; field++) {  /* p sits on the space before field 3 */
     p = strchr(p + 1, ' ');
     if (!p) return -EINVAL;
   }

@@ -39,8 +39,7 @@ export const variants: Variant[] = [
         spec: { shm: name, size },
         backend: 'futex',
         close() {
-          shm.close();
-          SharedMemory.unlink(name);
+          shm.close(); // the last user's close unlinks the segment
         },
       };
     },

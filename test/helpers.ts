@@ -13,12 +13,16 @@ export function uniqueName(tag: string): string {
   return `test-${tag}-${process.pid}-${++serial}`;
 }
 
-/** Removes /dev/shm/fastipc.test-*-<pid>-* left by this test process. */
+/** Segments in /dev/shm named by uniqueName() in this test process. */
+export function leftSegments(): string[] {
+  const dir = process.env.FASTIPC_SHM_DIR || '/dev/shm';
+  return fs.readdirSync(dir).filter((f) => /^fastipc[.-]/.test(f) && f.includes('test-') && f.includes(`-${process.pid}-`));
+}
+
+/** Removes the segments left by this test process (after a failure). */
 export function removeSegments(): void {
   const dir = process.env.FASTIPC_SHM_DIR || '/dev/shm';
-  for (const f of fs.readdirSync(dir)) {
-    if (f.startsWith('fastipc.test-') && f.includes(`-${process.pid}-`)) fs.rmSync(path.join(dir, f), { force: true });
-  }
+  for (const f of leftSegments()) fs.rmSync(path.join(dir, f), { force: true });
 }
 
 const live = new Set<ChildProcess | Worker>();
