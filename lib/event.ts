@@ -19,7 +19,7 @@
  * makes no syscall.
  */
 import type { PrimitiveOptions } from './backend';
-import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from './header';
+import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 
@@ -64,6 +64,30 @@ export class Event extends Primitive {
     const state = Atomics.load(this.view, STATE);
     if (state & SET) return true;
     return this.waitContended(state, deadlineOf(options));
+  }
+
+  /** As wait(), without blocking the event loop; `signal` aborts and restores the sleepers count. */
+  async waitAsync(options?: AsyncWaitOptions): Promise<boolean> {
+    const signal = checkAsyncWaitOptions(options);
+    signal?.throwIfAborted();
+    const v = this.view;
+    const start = Atomics.load(v, STATE);
+    if (start & SET) return true;
+    const deadline = deadlineOf(options);
+    if (remaining(deadline) === 0) return false;
+    Atomics.add(v, SLEEPERS, 1);
+    try {
+      let state = Atomics.load(v, STATE);
+      for (;;) {
+        if (state !== start) return true;
+        const left = remaining(deadline);
+        if (left === 0) return false;
+        await this.impl.waitAsync(v, STATE, state, left, signal);
+        state = Atomics.load(v, STATE);
+      }
+    } finally {
+      Atomics.sub(v, SLEEPERS, 1);
+    }
   }
 
   private waitContended(start: number, deadline: number): boolean {

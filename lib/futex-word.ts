@@ -7,6 +7,7 @@
  * | +0     | the word: any int32 (unsigned inputs are taken mod 2^32) |
  */
 import { selectBackend, type Backend, type BackendName, type PrimitiveOptions, type WaitResult } from './backend';
+import { checkAsyncWaitOptions, type AsyncWaitOptions } from './header';
 import { region, type Memory } from './memory';
 import { checkInteger, checkTimeout } from './validate';
 
@@ -42,6 +43,13 @@ export class FutexWord {
   wait(expected: number, timeout?: number): WaitResult {
     const value = checkInteger(expected, 'expected', WORD_MIN, WORD_MAX) | 0;
     return this.impl.wait(this.view, 0, value, checkTimeout(timeout));
+  }
+
+  /** As wait(), without blocking the event loop; `signal` aborts (rejects with its reason). */
+  async waitAsync(expected: number, options?: AsyncWaitOptions): Promise<WaitResult> {
+    const signal = checkAsyncWaitOptions(options);
+    const value = checkInteger(expected, 'expected', WORD_MIN, WORD_MAX) | 0;
+    return this.impl.waitAsync(this.view, 0, value, checkTimeout(options?.timeout), signal);
   }
 
   /** Wakes up to `count` sleepers (default 1, Infinity for all); returns how many woke. */

@@ -105,3 +105,19 @@ export function deadlineOf(options: WaitOptions | undefined): number {
 export function remaining(deadline: number): number {
   return deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
 }
+
+export interface AsyncWaitOptions extends WaitOptions {
+  /** Aborting rejects the wait with `signal.reason` and leaves the primitive as if it never waited. */
+  signal?: AbortSignal;
+}
+
+/** Validates async wait options (including the signal); throws like checkWaitOptions. */
+export function checkAsyncWaitOptions(options: AsyncWaitOptions | undefined): AbortSignal | undefined {
+  checkWaitOptions(options);
+  const signal = options?.signal;
+  if (signal === undefined) return undefined;
+  if (typeof signal !== 'object' || signal === null || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean') {
+    throw new TypeError(`signal must be an AbortSignal, got ${String(signal)}`);
+  }
+  return signal;
+}

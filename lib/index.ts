@@ -5,7 +5,7 @@ export { FutexWord } from './futex-word';
 export { AtomicU32 } from './atomic-u32';
 export { AtomicU64 } from './atomic-u64';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory';
-export type { WaitOptions } from './header';
+export type { AsyncWaitOptions, WaitOptions } from './header';
 export { Mutex } from './mutex';
 export { Semaphore, type SemaphoreOptions } from './semaphore';
 export { Event } from './event';

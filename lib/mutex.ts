@@ -34,7 +34,7 @@
  */
 import type { PrimitiveOptions } from './backend';
 import { currentThread } from './identity';
-import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from './header';
+import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
@@ -100,6 +100,10 @@ export class Mutex extends Primitive {
   /** Takes the lock for a `using` block: `using _ = m.acquire()`. Throws ETIMEDOUT on timeout. */
   acquire(options?: WaitOptions): Disposable {
     if (!this.lock(options)) throw fail('ETIMEDOUT', 'Mutex.acquire(): timed out waiting for the lock');
+    return this.holding();
+  }
+
+  private holding(): Disposable {
     let held = true;
     return {
       [Symbol.dispose]: () => {
@@ -117,6 +121,56 @@ export class Mutex extends Primitive {
     if (!this.lock(options)) throw fail('ETIMEDOUT', 'Mutex.withLock(): timed out waiting for the lock');
     try {
       return fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * As lock(), without blocking the event loop. The calling JS thread owns the lock.
+   * Unlike lock(), it waits when this thread already holds the lock: another async task
+   * of the thread holds it and will release it (a task that awaits a lock it holds
+   * itself waits forever, as with any non-recursive async mutex).
+   */
+  async lockAsync(options?: AsyncWaitOptions): Promise<boolean> {
+    const signal = checkAsyncWaitOptions(options);
+    signal?.throwIfAborted();
+    if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
+      this.recordOwner();
+      return true;
+    }
+    const v = this.view;
+    let state = Atomics.load(v, STATE);
+    const deadline = deadlineOf(options);
+    for (;;) {
+      const acquired = this.tryAfterSleep(state);
+      if (acquired === true) return true;
+      state = acquired;
+      if (state === UNLOCKED) continue;
+      const left = remaining(deadline);
+      if (left === 0) return this.leaveWithoutLock();
+      try {
+        await this.impl.waitAsync(v, STATE, state, left, signal);
+      } catch (err) {
+        this.leaveWithoutLock();
+        throw err;
+      }
+      state = Atomics.load(v, STATE);
+    }
+  }
+
+  /** As acquire(), without blocking the event loop: `using _ = await m.acquireAsync()`. */
+  async acquireAsync(options?: AsyncWaitOptions): Promise<Disposable> {
+    if (!(await this.lockAsync(options))) throw fail('ETIMEDOUT', 'Mutex.acquireAsync(): timed out waiting for the lock');
+    return this.holding();
+  }
+
+  /** Runs `fn` (sync or async) holding the lock, and releases it however `fn` ends. */
+  async withLockAsync<T>(fn: () => T | Promise<T>, options?: AsyncWaitOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('withLockAsync(fn): fn must be a function');
+    if (!(await this.lockAsync(options))) throw fail('ETIMEDOUT', 'Mutex.withLockAsync(): timed out waiting for the lock');
+    try {
+      return await fn();
     } finally {
       this.unlock();
     }
@@ -201,28 +255,53 @@ export class Mutex extends Primitive {
     this.spin = spinFailed(this.spin);
 
     for (;;) {
-      if ((state & TID_MASK) === UNLOCKED) {
-        // Having (maybe) slept, we cannot know whether others still sleep: keep WAITERS.
-        const seen = Atomics.compareExchange(v, STATE, state, this.tid | WAITERS);
-        if (seen === state) {
-          this.recordOwner();
-          return true;
-        }
-        state = seen;
-        continue;
-      }
+      const acquired = this.tryAfterSleep(state);
+      if (acquired === true) return true;
+      state = acquired;
+      if (state === UNLOCKED) continue;
       const left = remaining(deadline);
-      if (left === 0) return false;
-      if (!(state & WAITERS)) {
-        const seen = Atomics.compareExchange(v, STATE, state, state | WAITERS);
-        if (seen !== state) {
-          state = seen;
-          continue;
-        }
-        state |= WAITERS;
-      }
+      if (left === 0) return this.leaveWithoutLock();
       this.impl.wait(v, STATE, state, left);
       state = Atomics.load(v, STATE);
+    }
+  }
+
+  /**
+   * One step of the sleeping loop on the observed `state`: take the lock if it is free
+   * (true), else make sure WAITERS is set. Returns the state to sleep on, or UNLOCKED to
+   * look again. Having (maybe) slept, we cannot know whether others still sleep, so we
+   * take the lock with WAITERS set (Drepper's mutex 3 takes it as 2 for the same reason).
+   */
+  private tryAfterSleep(state: number): true | number {
+    const v = this.view;
+    if ((state & TID_MASK) === UNLOCKED) {
+      const seen = Atomics.compareExchange(v, STATE, state, this.tid | WAITERS);
+      if (seen === state) {
+        this.recordOwner();
+        return true;
+      }
+      return (seen & TID_MASK) === UNLOCKED ? UNLOCKED : this.tryAfterSleep(seen);
+    }
+    if (state & WAITERS) return state;
+    const seen = Atomics.compareExchange(v, STATE, state, state | WAITERS);
+    return seen === state ? state | WAITERS : UNLOCKED;
+  }
+
+  /**
+   * A waiter gives up (timeout, abort). Its last wake may have been an unlock's wake(1)
+   * meant to hand the lock on, and the unlock cleared WAITERS: if we just left, sleepers
+   * could sleep on while the lock is free, or while a new holder that saw no WAITERS
+   * unlocks without waking anyone. So: wake one if the lock is free, else set WAITERS.
+   */
+  private leaveWithoutLock(): false {
+    const v = this.view;
+    for (;;) {
+      const state = Atomics.load(v, STATE);
+      if ((state & TID_MASK) === UNLOCKED) {
+        this.impl.wake(v, STATE, 1);
+        return false;
+      }
+      if (state & WAITERS || Atomics.compareExchange(v, STATE, state, state | WAITERS) === state) return false;
     }
   }
 

@@ -22,6 +22,11 @@ export interface Native {
   gettid(): number;
   startTime(pid: number, tid: number): number;
   flock(fd: number, op: number): void;
+  /** Registers this copy of the library's completion callback; returns its channel. */
+  waitAsyncInit(callback: (id: number, code: number) => void): number;
+  /** 0: started, the channel's callback gets (id, code) later; 1: 'not-equal' now. */
+  waitAsync(view: Int32Array, index: number, expected: number, timeoutMs: number, id: number, channel: number): number;
+  waitAsyncCancel(id: number): boolean;
 }
 
 let loaded: Native | null | undefined;

@@ -22,7 +22,7 @@
  * remain and others sleep wakes one of them in its place, so a wake is never absorbed.
  */
 import type { PrimitiveOptions } from './backend';
-import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from './header';
+import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
@@ -85,6 +85,33 @@ export class Semaphore extends Primitive {
     return false;
   }
 
+  /** As wait(), without blocking the event loop; `signal` aborts and restores the sleepers count. */
+  async waitAsync(options?: AsyncWaitOptions): Promise<boolean> {
+    const signal = checkAsyncWaitOptions(options);
+    signal?.throwIfAborted();
+    if (this.tryWait()) return true;
+    const deadline = deadlineOf(options);
+    if (remaining(deadline) === 0) return false;
+    const v = this.view;
+    Atomics.add(v, SLEEPERS, 1);
+    try {
+      for (;;) {
+        if (this.tryWait()) {
+          Atomics.sub(v, SLEEPERS, 1);
+          return true;
+        }
+        const left = remaining(deadline);
+        if (left === 0) break;
+        await this.impl.waitAsync(v, COUNT, 0, left, signal);
+      }
+    } catch (err) {
+      this.leaveWithoutToken();
+      throw err;
+    }
+    this.leaveWithoutToken();
+    return false;
+  }
+
   /** Tokens available now. */
   get value(): number {
     return Atomics.load(this.view, COUNT);
@@ -112,8 +139,13 @@ export class Semaphore extends Primitive {
       if (left === 0) break;
       this.impl.wait(v, COUNT, 0, left);
     }
-    // Leaving without a token: if one arrived meanwhile and its wake went to us, pass it on.
-    if (Atomics.sub(v, SLEEPERS, 1) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);
+    this.leaveWithoutToken();
     return false;
+  }
+
+  /** Unregisters a sleeper; if a token arrived meanwhile and its wake went to us, passes it on. */
+  private leaveWithoutToken(): void {
+    const v = this.view;
+    if (Atomics.sub(v, SLEEPERS, 1) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);
   }
 }

@@ -7,10 +7,11 @@
 #include <math.h>
 #include <node_api.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fastipc.h"
 
-#define MAX_ARGS 4
+#define MAX_ARGS 5
 
 /* One helper per repeated chore. Each returns NULL/false after throwing. */
 
@@ -126,6 +127,161 @@ static napi_value futex_wake(napi_env env, napi_callback_info info) {
   return make_int(env, rc);
 }
 
+/* ---- async waits: waiter.c's threads, delivered to JS through a thread-safe function ---- */
+
+typedef struct {
+  napi_env env;
+  fx_waiters *waiters;
+  napi_threadsafe_function tsfn;
+  uint32_t pending;          /* waits started and not yet delivered or cancelled */
+  fx_completion *buf;        /* swapped with waiter.c's queue */
+  size_t cap;
+  napi_ref *callbacks;       /* one per copy of the library loaded in this thread */
+  uint32_t ncallbacks;
+} async_ctx;
+
+/* What a pending wait keeps: its memory (so it cannot be collected while the waiter
+ * thread watches it) and which callback to report to. */
+typedef struct {
+  napi_ref memory;
+  uint32_t channel;
+} wait_user;
+
+static async_ctx *get_ctx(napi_env env) {
+  void *data = NULL;
+  napi_get_instance_data(env, &data);
+  return data;
+}
+
+/* The thread-safe function keeps the event loop alive only while a wait is pending,
+ * as a pending timer does. Both calls run on the JS thread. */
+static void pending_add(async_ctx *c, int delta) {
+  uint32_t before = c->pending;
+  c->pending += delta;
+  if (before == 0 && c->pending > 0) napi_ref_threadsafe_function(c->env, c->tsfn);
+  if (before > 0 && c->pending == 0) napi_unref_threadsafe_function(c->env, c->tsfn);
+}
+
+static void notify_js(void *arg) {
+  napi_call_threadsafe_function(((async_ctx *)arg)->tsfn, NULL, napi_tsfn_nonblocking);
+}
+
+/* On the JS thread: hand every completion to its channel's callback as (id, code). */
+static void deliver(napi_env env, napi_value js_cb, void *context, void *data) {
+  async_ctx *c = context;
+  if (!env) return;  /* tearing down */
+  size_t n = fx_waiters_take(c->waiters, &c->buf, &c->cap);
+  napi_value undefined, argv[2], fn;
+  napi_get_undefined(env, &undefined);
+  for (size_t i = 0; i < n; i++) {
+    wait_user *u = c->buf[i].user;
+    napi_delete_reference(env, u->memory);
+    pending_add(c, -1);
+    napi_create_uint32(env, c->buf[i].id, &argv[0]);
+    napi_create_int32(env, c->buf[i].code, &argv[1]);
+    if (napi_get_reference_value(env, c->callbacks[u->channel], &fn) == napi_ok && fn) {
+      napi_call_function(env, undefined, fn, 2, argv, NULL);
+    }
+    free(u);
+  }
+}
+
+static void drop_ref(void *user, void *arg) { free(user); /* the env takes its references along */ }
+
+static void teardown(void *arg) {
+  async_ctx *c = arg;
+  fx_waiters_free(c->waiters, drop_ref, NULL);  /* joins the waiter threads first */
+  napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
+  free(c->buf);
+  free(c->callbacks);
+  free(c);
+}
+
+/* waitAsyncInit(callback(id, code)) -> channel: once per copy of the library in a JS
+ * thread (an ESM and a CJS copy, or jest's per-file module registries, each get theirs). */
+static napi_value wait_async_init(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  async_ctx *c = get_ctx(env);
+  if (!c) {
+    c = calloc(1, sizeof *c);
+    if (!c) return throw_errno(env, ENOMEM, "waitAsyncInit");
+    c->env = env;
+    c->waiters = fx_waiters_new(notify_js, c);
+    napi_value name;
+    napi_create_string_utf8(env, "fastipc waiter", NAPI_AUTO_LENGTH, &name);
+    if (!c->waiters ||
+        napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, c, deliver, &c->tsfn) != napi_ok) {
+      free(c);
+      napi_throw_error(env, NULL, "fastipc shim: cannot start the async waiter");
+      return NULL;
+    }
+    napi_unref_threadsafe_function(env, c->tsfn);
+    napi_set_instance_data(env, c, NULL, NULL);
+    napi_add_env_cleanup_hook(env, teardown, c);  /* after the tsfn's own hook: runs before it */
+  }
+  napi_ref *grown = realloc(c->callbacks, (c->ncallbacks + 1) * sizeof *grown);
+  if (!grown) return throw_errno(env, ENOMEM, "waitAsyncInit");
+  c->callbacks = grown;
+  napi_create_reference(env, argv[0], 1, &c->callbacks[c->ncallbacks]);
+  return make_int(env, c->ncallbacks++);
+}
+
+/* waitAsync(view, index, expected, timeoutMs, id, channel) -> 0 started (the channel's
+ * callback gets (id, code) later), 1 'not-equal' now */
+static napi_value wait_async(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  size_t argc = 6;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  async_ctx *c = get_ctx(env);
+  if (argc < 6 || !c) {
+    napi_throw_error(env, NULL, "fastipc shim: waitAsync needs waitAsyncInit and 5 arguments");
+    return NULL;
+  }
+  uint32_t *word = arg_word(env, argv[0], argv[1]);
+  if (!word) return NULL;
+  int64_t expected, id;
+  double timeout;
+  if (!arg_int(env, argv[2], "expected", INT32_MIN, UINT32_MAX, &expected)) return NULL;
+  if (!arg_double(env, argv[3], "timeout", &timeout)) return NULL;
+  if (!arg_int(env, argv[4], "id", 0, UINT32_MAX, &id)) return NULL;
+  int64_t channel;
+  if (!arg_int(env, argv[5], "channel", 0, c->ncallbacks - 1.0, &channel)) return NULL;
+  wait_user *u = malloc(sizeof *u);
+  if (!u) return throw_errno(env, ENOMEM, "waitAsync");
+  u->channel = (uint32_t)channel;
+  napi_create_reference(env, argv[0], 1, &u->memory);
+  int rc = fx_waiters_add(c->waiters, word, (uint32_t)expected, timeout, (uint32_t)id, u);
+  if (rc != 0) {
+    napi_delete_reference(env, u->memory);
+    free(u);
+  }
+  if (rc < 0) return throw_errno(env, -rc, "waitAsync");
+  if (rc == 0) pending_add(c, 1);
+  return make_int(env, rc);
+}
+
+/* waitAsyncCancel(id) -> true if it was still pending (no callback will come). Ids are
+ * unique per thread: the JS side draws them from one counter per channel, channel in the
+ * top byte. */
+static napi_value wait_async_cancel(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  async_ctx *c = get_ctx(env);
+  int64_t id;
+  if (!arg_int(env, argv[0], "id", 0, UINT32_MAX, &id)) return NULL;
+  void *user = NULL;
+  int found = c && fx_waiters_cancel(c->waiters, (uint32_t)id, &user);
+  if (found) {
+    napi_delete_reference(env, ((wait_user *)user)->memory);
+    free(user);
+    pending_add(c, -1);
+  }
+  napi_value out;
+  napi_get_boolean(env, found, &out);
+  return out;
+}
+
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   fx_mapping_release((fx_mapping *)hint);
 }
@@ -165,6 +321,8 @@ static napi_value unmap(napi_env env, napi_callback_info info) {
   void *data;
   size_t length;
   napi_get_arraybuffer_info(env, argv[0], &data, &length);
+  async_ctx *c = get_ctx(env);
+  if (c) fx_waiters_close_range(c->waiters, data, length);  /* before the memory goes */
   int rc = fx_unmap(data);
   if (rc < 0) return throw_errno(env, -rc, "munmap");
   napi_detach_arraybuffer(env, argv[0]);
@@ -203,7 +361,8 @@ NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } fns[] = {
       {"futexWait", futex_wait}, {"futexWake", futex_wake}, {"mmap", map},
       {"munmap", unmap},         {"gettid", gettid_},       {"startTime", start_time},
-      {"flock", flock_},
+      {"flock", flock_},         {"waitAsyncInit", wait_async_init},
+      {"waitAsync", wait_async}, {"waitAsyncCancel", wait_async_cancel},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

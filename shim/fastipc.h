@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* futex.c: non-private futexes, so words in MAP_SHARED memory work across processes. */
-enum { FX_OK = 0, FX_NOT_EQUAL = 1, FX_TIMED_OUT = 2 };
+enum { FX_OK = 0, FX_NOT_EQUAL = 1, FX_TIMED_OUT = 2, FX_CLOSED = 3 };
 int fx_futex_wait(uint32_t *word, uint32_t expected, double timeout_ms);
 int fx_futex_wake(uint32_t *word, int count);
 
@@ -16,6 +16,17 @@ typedef struct fx_mapping fx_mapping;
 int fx_map(int fd, size_t size, fx_mapping **out, void **addr);
 int fx_unmap(void *addr);                 /* -ENOENT: not ours, or already unmapped */
 void fx_mapping_release(fx_mapping *m);   /* the ArrayBuffer's finalizer */
+
+/* waiter.c: async waits, completed on waiter threads in futex_waitv(2). */
+typedef struct fx_waiters fx_waiters;
+typedef struct { uint32_t id; int code; void *user; } fx_completion;
+fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg);
+/* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure */
+int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user);
+int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user);   /* 1 if it was pending */
+size_t fx_waiters_take(fx_waiters *w, fx_completion **buf, size_t *cap); /* swaps buffers */
+void fx_waiters_close_range(fx_waiters *w, void *base, size_t len); /* completes FX_CLOSED */
+void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg);
 
 /* proc.c: identity and liveness of processes and threads. */
 int fx_gettid(void);

@@ -16,8 +16,13 @@
  * backend: Atomics.notify never wakes a thread asleep in the kernel's futex, nor the
  * other way round. Every backend passes test/backend.contract.test.ts.
  *
- * A later layer adds `waitAsync` (same contract, as a Promise that never blocks the
- * event loop); the interface is where it goes.
+ *   waitAsync(view, index, expected, timeout, signal?):
+ *     the same as wait, as a Promise that never blocks the event loop and takes no libuv
+ *     pool thread. While it is pending the process stays alive, as with a pending timer.
+ *     An abort rejects with `signal.reason` at once; a wake that the aborted wait had
+ *     already taken is passed on (wake(1)), so an abort never swallows a wake meant for
+ *     another waiter. If the memory is closed meanwhile it rejects with an Error whose
+ *     code is 'ERR_FASTIPC_CLOSED'.
  */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 export type BackendName = 'atomics' | 'futex';
@@ -26,6 +31,7 @@ export interface Backend {
   readonly name: BackendName;
   wait(view: Int32Array, index: number, expected: number, timeout: number): WaitResult;
   wake(view: Int32Array, index: number, count: number): number;
+  waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult>;
 }
 
 export interface PrimitiveOptions {

@@ -1,0 +1,319 @@
+/* Async futex waits without blocking a JavaScript thread and without libuv's pool.
+ *
+ * Each JS thread (Node-API env) owns an fx_waiters: a few waiter threads, each blocked in
+ * futex_waitv(2) on up to 127 watched words plus one private control word. A new wait
+ * that needs a new slot bumps the control word, so its thread rebuilds its vector.
+ * Completed waits are queued and handed to the JS thread through `notify` (binding.c
+ * calls a thread-safe function), never by blocking it.
+ *
+ * A slot is one (address, expected value) pair; all JS waits on the same pair share it,
+ * so 10,000 waits on one word cost one entry. When the kernel wakes the slot, or its word
+ * no longer holds the expected value, every wait in it completes 'ok' (a spurious wake
+ * for all but one, which the callers' loops absorb). A slot whose waits were all
+ * cancelled but that the kernel woke before we stopped watching it passes the wake on
+ * with FUTEX_WAKE(1), so a cancelled wait never swallows a wake meant for someone else.
+ *
+ * Lost-wake safety: a wait is added only after checking *addr == expected under `lock`,
+ * and the thread checks every slot's word under `lock` after each return from
+ * futex_waitv, whose own value check is atomic with going to sleep.
+ */
+#define _GNU_SOURCE
+#include "fastipc.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
+#define SLOTS_PER_THREAD (FUTEX_WAITV_MAX - 1)  /* one entry is the control word */
+
+typedef struct wait_rec {
+  uint32_t id;
+  int64_t deadline_ns;          /* CLOCK_MONOTONIC; INT64_MAX = none */
+  void *user;
+  struct wait_rec *next;
+} wait_rec;
+
+typedef struct {
+  uint32_t *addr;               /* NULL: free */
+  uint32_t expected;
+  wait_rec *waits;
+} slot;
+
+typedef struct wthread {
+  fx_waiters *owner;
+  pthread_t thread;
+  uint32_t ctl;                 /* bumped to make the thread rebuild its vector */
+  int nslots;
+  slot slots[SLOTS_PER_THREAD];
+  struct wthread *next;
+} wthread;
+
+struct fx_waiters {
+  pthread_mutex_t lock;
+  wthread *threads;
+  int stopping;
+  fx_completion *done;          /* completions not yet taken by the JS thread */
+  size_t ndone, capdone;
+  int notified;                 /* notify() called since the last take */
+  void (*notify)(void *);
+  void *notify_arg;
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint32_t load(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+
+static void wake_private(uint32_t *p) { syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+
+static void bump(wthread *t) {
+  __atomic_add_fetch(&t->ctl, 1, __ATOMIC_SEQ_CST);
+  wake_private(&t->ctl);
+}
+
+/* Queue a completion; caller holds the lock. Returns 0 or -ENOMEM. */
+static int complete(fx_waiters *w, wait_rec *r, int code) {
+  if (w->ndone == w->capdone) {
+    size_t cap = w->capdone ? w->capdone * 2 : 64;
+    fx_completion *d = realloc(w->done, cap * sizeof *d);
+    if (!d) return -ENOMEM;
+    w->done = d;
+    w->capdone = cap;
+  }
+  w->done[w->ndone++] = (fx_completion){.id = r->id, .code = code, .user = r->user};
+  free(r);
+  return 0;
+}
+
+static void complete_all(fx_waiters *w, slot *s, int code) {
+  for (wait_rec *r = s->waits, *next; r; r = next) {
+    next = r->next;
+    complete(w, r, code);
+  }
+  s->waits = NULL;
+  s->addr = NULL;
+}
+
+static void *run(void *arg) {
+  wthread *t = arg;
+  fx_waiters *w = t->owner;
+  struct futex_waitv v[FUTEX_WAITV_MAX];
+  int index[FUTEX_WAITV_MAX];  /* vector entry -> slot */
+  pthread_mutex_lock(&w->lock);
+  while (!w->stopping) {
+    /* Compact: drop free slots (only this thread removes slots, under the lock). */
+    int n = 0;
+    for (int i = 0; i < t->nslots; i++) {
+      if (t->slots[i].addr && t->slots[i].waits) t->slots[n++] = t->slots[i];
+      else if (t->slots[i].addr) t->slots[i].addr = NULL;
+    }
+    t->nslots = n;
+    int64_t deadline = INT64_MAX;
+    int nv = 0;
+    for (int i = 0; i < n; i++) {
+      slot *s = &t->slots[i];
+      v[nv] = (struct futex_waitv){.val = s->expected, .uaddr = (uintptr_t)s->addr, .flags = FUTEX_32};
+      index[nv++] = i;
+      for (wait_rec *r = s->waits; r; r = r->next)
+        if (r->deadline_ns < deadline) deadline = r->deadline_ns;
+    }
+    v[nv] = (struct futex_waitv){.val = load(&t->ctl), .uaddr = (uintptr_t)&t->ctl, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
+    int ctl_entry = nv++;
+    struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+    pthread_mutex_unlock(&w->lock);
+
+    long ret = syscall(SYS_futex_waitv, v, nv, 0, deadline == INT64_MAX ? NULL : &ts, CLOCK_MONOTONIC);
+
+    pthread_mutex_lock(&w->lock);
+    if (w->stopping) break;
+    int64_t now = now_ns();
+    /* Slots appended while we slept are not in this vector: only entries < ctl_entry. */
+    for (int e = 0; e < ctl_entry; e++) {
+      slot *s = &t->slots[index[e]];
+      if (!s->addr) continue;                         /* closed meanwhile */
+      int woken = ret == e;
+      if (woken || load(s->addr) != s->expected) {
+        if (!s->waits && woken) syscall(SYS_futex, s->addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+        complete_all(w, s, FX_OK);
+        continue;
+      }
+      for (wait_rec **pp = &s->waits; *pp;) {
+        wait_rec *r = *pp;
+        if (r->deadline_ns <= now) {
+          *pp = r->next;
+          complete(w, r, FX_TIMED_OUT);
+        } else {
+          pp = &r->next;
+        }
+      }
+    }
+    if (w->ndone && !w->notified) {
+      w->notified = 1;
+      w->notify(w->notify_arg);
+    }
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
+  fx_waiters *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  pthread_mutex_init(&w->lock, NULL);
+  w->notify = notify;
+  w->notify_arg = arg;
+  return w;
+}
+
+int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user) {
+  wait_rec *r = malloc(sizeof *r);
+  if (!r) return -ENOMEM;
+  r->id = id;
+  r->user = user;
+  r->deadline_ns = INT64_MAX;
+  if (!(timeout_ms >= 0)) timeout_ms = 0;
+  if (!isinf(timeout_ms) && timeout_ms < 1e12) r->deadline_ns = now_ns() + (int64_t)(timeout_ms * 1e6);
+
+  pthread_mutex_lock(&w->lock);
+  if (load(addr) != expected) {
+    pthread_mutex_unlock(&w->lock);
+    free(r);
+    return FX_NOT_EQUAL;
+  }
+  /* Join the slot for (addr, expected) if one exists, else take a free one. */
+  wthread *home = NULL, *room = NULL;
+  slot *s = NULL;
+  for (wthread *t = w->threads; t && !s; t = t->next) {
+    for (int i = 0; i < t->nslots; i++) {
+      if (t->slots[i].addr == addr && t->slots[i].expected == expected) {
+        s = &t->slots[i];
+        home = t;
+        break;
+      }
+    }
+    if (!room && t->nslots < SLOTS_PER_THREAD) room = t;
+  }
+  int fresh = !s;
+  if (!s) {
+    if (!room) {
+      room = calloc(1, sizeof *room);
+      if (!room) goto nomem;
+      room->owner = w;
+      if (pthread_create(&room->thread, NULL, run, room) != 0) {
+        free(room);
+        goto nomem;
+      }
+      room->next = w->threads;
+      w->threads = room;
+    }
+    home = room;
+    s = &room->slots[room->nslots++];
+    s->addr = addr;
+    s->expected = expected;
+    s->waits = NULL;
+  }
+  r->next = s->waits;
+  s->waits = r;
+  /* A new slot, or a deadline the thread does not know about yet: make it rebuild. */
+  if (fresh || r->deadline_ns != INT64_MAX) bump(home);
+  pthread_mutex_unlock(&w->lock);
+  return 0;
+nomem:
+  pthread_mutex_unlock(&w->lock);
+  free(r);
+  return -ENOMEM;
+}
+
+int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user) {
+  int found = 0;
+  pthread_mutex_lock(&w->lock);
+  for (wthread *t = w->threads; t && !found; t = t->next) {
+    for (int i = 0; i < t->nslots && !found; i++) {
+      for (wait_rec **pp = &t->slots[i].waits; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) {
+          wait_rec *r = *pp;
+          *pp = r->next;
+          *user = r->user;
+          free(r);
+          found = 1;
+          if (!t->slots[i].waits) bump(t);  /* stop watching the word: see the pass-on above */
+          break;
+        }
+      }
+    }
+  }
+  pthread_mutex_unlock(&w->lock);
+  return found;
+}
+
+size_t fx_waiters_take(fx_waiters *w, fx_completion **out, size_t *cap) {
+  pthread_mutex_lock(&w->lock);
+  /* Swap buffers: the JS thread gets the filled one, the waiter threads an empty one. */
+  fx_completion *d = w->done;
+  size_t n = w->ndone, c = w->capdone;
+  w->done = *out;
+  w->capdone = *cap;
+  w->ndone = 0;
+  w->notified = 0;
+  pthread_mutex_unlock(&w->lock);
+  *out = d;
+  *cap = c;
+  return n;
+}
+
+void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
+  uintptr_t lo = (uintptr_t)base, hi = lo + len;
+  pthread_mutex_lock(&w->lock);
+  int any = 0;
+  for (wthread *t = w->threads; t; t = t->next) {
+    int mine = 0;
+    for (int i = 0; i < t->nslots; i++) {
+      uintptr_t a = (uintptr_t)t->slots[i].addr;
+      if (a >= lo && a < hi) {
+        complete_all(w, &t->slots[i], FX_CLOSED);
+        mine = any = 1;
+      }
+    }
+    if (mine) bump(t);
+  }
+  if (any && w->ndone && !w->notified) {
+    w->notified = 1;
+    w->notify(w->notify_arg);
+  }
+  pthread_mutex_unlock(&w->lock);
+}
+
+void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg) {
+  pthread_mutex_lock(&w->lock);
+  w->stopping = 1;
+  for (wthread *t = w->threads; t; t = t->next) bump(t);
+  pthread_mutex_unlock(&w->lock);
+  for (wthread *t = w->threads, *next; t; t = next) {
+    next = t->next;
+    pthread_join(t->thread, NULL);
+    for (int i = 0; i < t->nslots; i++) {
+      for (wait_rec *r = t->slots[i].waits, *rn; r; r = rn) {
+        rn = r->next;
+        drop(r->user, arg);
+        free(r);
+      }
+    }
+    free(t);
+  }
+  for (size_t i = 0; i < w->ndone; i++) drop(w->done[i].user, arg);
+  free(w->done);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
