@@ -38,7 +38,21 @@ export function isAlive(pid: number, tid: number, start: number): boolean {
   const shim = native();
   if (!shim || pid <= 0 || tid <= 0) return true;
   try {
-    return start === 0 || shim.startTime(pid, tid) === start;
+    // /proc/<pid>/task/<tid>: the thread tid of process pid, and it started at `start`
+    return shim.startTime(pid, tid) === start || start === 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return !(code === 'ENOENT' || code === 'ESRCH');
+  }
+}
+
+/** Whether some thread with this tid exists (in any process). Errs towards yes. */
+export function threadExists(tid: number): boolean {
+  const shim = native();
+  if (!shim || tid <= 0) return true;
+  try {
+    shim.startTime(tid, tid); // /proc/<tid>/task/<tid> exists for every thread
+    return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return !(code === 'ENOENT' || code === 'ESRCH');

@@ -11,7 +11,9 @@
  * | +8     | state      | the futex word, see below                                     |
  * | +12    | owner pid  | pid of the holder; advisory (liveness checks, display)         |
  * | +16    | owner start| start time of the holding thread, u64 clock ticks (lo, hi)    |
- * | +24..63| reserved   | zero                                                          |
+ * | +24    | owner tid  | the holder's tid again, written last: the record above is the |
+ * |        |            | holder's only when this equals state's TID                    |
+ * | +28..63| reserved   | zero                                                          |
  *
  * state, kept non-negative for JavaScript:
  *   bits 0-28   TID         kernel thread id of the holder; 0 = unlocked
@@ -28,12 +30,23 @@
  *            tid | WAITERS -> 0, wake(1)    we only wake one thread: when it takes the
  *                                           lock it sets WAITERS again, so the others
  *                                           are woken in turn
- * The pid and start time are not cleared on unlock: they mean something only while TID
- * is non-zero, and a releaser that cleared them after its releasing store could erase
+ *   takeover tid' -> tid | OWNER_DIED | WAITERS   the holder tid' is dead (below)
+ *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
+ * The owner record (+12..+27) is not cleared on unlock: it means something only while
+ * TID is non-zero, and a releaser that cleared it after its releasing store could erase
  * the next owner's record (a defect of the Python package).
+ *
+ * Owner death (glibc's robust mutexes, without the kernel's robust list): sleepers sleep
+ * at most CHECK_MS at a time; a wait that ends without a wake, a lock({ timeout: 0 }) or
+ * a tryLock() on a held lock checks whether the holder still runs: the thread (pid, tid)
+ * with the recorded start time, since tids are reused. If not, one CAS from the dead
+ * holder's word takes the lock over (so only one taker wins), with OWNER_DIED set:
+ * `recovered` is true until unlock, like EOWNERDEAD. A holder killed between its CAS and
+ * its record is still known by the tid in the word: a record that stays inconsistent
+ * for STALE_MS is judged by whether that tid exists at all.
  */
 import type { PrimitiveOptions } from './backend';
-import { currentThread } from './identity';
+import { currentThread, isAlive, threadExists } from './identity';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
@@ -43,6 +56,14 @@ const STATE = 2;
 const OWNER_PID = 3;
 const OWNER_START_LO = 4;
 const OWNER_START_HI = 5;
+const OWNER_TID = 6;
+
+/** Longest sleep between owner checks: a dead holder is found within about this long. */
+const CHECK_MS = 200;
+/** How long an inconsistent owner record is given to become consistent. */
+const STALE_MS = 1000;
+/** Least time between two owner checks of the same state by one handle (tryLock loops). */
+const RECHECK_MS = 50;
 
 const UNLOCKED = 0;
 export const TID_MASK = 0x1fffffff;
@@ -60,6 +81,10 @@ export class Mutex extends Primitive {
   private readonly startLo: number;
   private readonly startHi: number;
   private spin = initialSpin();
+  /** The last state whose owner we checked, when, and since when its record was stale. */
+  private checkedState = 0;
+  private checkedAt = 0;
+  private staleSince = 0;
 
   constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
     super('Mutex', memory, byteOffset, options, () => {});
@@ -88,7 +113,7 @@ export class Mutex extends Primitive {
       return true;
     }
     if (this.heldByMe(state)) throw this.recursion('tryLock');
-    return false;
+    return this.takeOverIfDead(state, false);
   }
 
   /** Releases the lock. An Error unless the calling thread holds it. */
@@ -148,13 +173,15 @@ export class Mutex extends Primitive {
       state = acquired;
       if (state === UNLOCKED) continue;
       const left = remaining(deadline);
-      if (left === 0) return this.leaveWithoutLock();
+      if (left === 0) return this.takeOverIfDead(state, false) || this.leaveWithoutLock();
+      let result;
       try {
-        await this.impl.waitAsync(v, STATE, state, left, signal);
+        result = await this.impl.waitAsync(v, STATE, state, Math.min(left, CHECK_MS), signal);
       } catch (err) {
         this.leaveWithoutLock();
         throw err;
       }
+      if (result === 'timed-out' && this.takeOverIfDead(Atomics.load(v, STATE), true)) return true;
       state = Atomics.load(v, STATE);
     }
   }
@@ -218,6 +245,43 @@ export class Mutex extends Primitive {
     v[OWNER_PID] = this.pid;
     v[OWNER_START_LO] = this.startLo;
     v[OWNER_START_HI] = this.startHi;
+    v[OWNER_TID] = this.tid;
+  }
+
+  /**
+   * If `state` is held by a thread that no longer runs, takes the lock over with one CAS
+   * and returns true. `slept`: we have just waited CHECK_MS without the state changing,
+   * so a check is due; otherwise checks of the same state are rate-limited.
+   */
+  private takeOverIfDead(state: number, slept: boolean): boolean {
+    const tid = state & TID_MASK;
+    if (tid === UNLOCKED) return false;
+    const now = performance.now();
+    if (state !== this.checkedState) {
+      this.checkedState = state;
+      this.staleSince = 0;
+    } else if (!slept && now - this.checkedAt < RECHECK_MS) {
+      return false;
+    }
+    this.checkedAt = now;
+    if (!this.ownerIsDead(state, now)) return false;
+    const v = this.view;
+    if (Atomics.compareExchange(v, STATE, state, this.tid | OWNER_DIED | WAITERS) !== state) return false;
+    this.recordOwner();
+    return true;
+  }
+
+  private ownerIsDead(state: number, now: number): boolean {
+    const v = this.view;
+    const tid = state & TID_MASK;
+    if (v[OWNER_TID] === tid) {
+      const start = (v[OWNER_START_LO] >>> 0) + (v[OWNER_START_HI] >>> 0) * 2 ** 32;
+      return !isAlive(v[OWNER_PID], tid, start);
+    }
+    // The holder took the lock but its record is not (yet) there: killed in between, or
+    // just slow. After STALE_MS, judge by whether a thread with that tid exists at all.
+    if (this.staleSince === 0) this.staleSince = now;
+    return now - this.staleSince >= STALE_MS && !threadExists(tid);
   }
 
   private heldByMe(state: number): boolean {
@@ -260,8 +324,8 @@ export class Mutex extends Primitive {
       state = acquired;
       if (state === UNLOCKED) continue;
       const left = remaining(deadline);
-      if (left === 0) return this.leaveWithoutLock();
-      this.impl.wait(v, STATE, state, left);
+      if (left === 0) return this.takeOverIfDead(state, false) || this.leaveWithoutLock();
+      if (this.impl.wait(v, STATE, state, Math.min(left, CHECK_MS)) === 'timed-out' && this.takeOverIfDead(state, true)) return true;
       state = Atomics.load(v, STATE);
     }
   }
