@@ -102,7 +102,8 @@ export class Semaphore extends Primitive {
         }
         const left = remaining(deadline);
         if (left === 0) break;
-        await this.impl.waitAsync(v, COUNT, 0, left, signal);
+        const count = Atomics.load(v, COUNT);
+        if (count <= 0) await this.impl.waitAsync(v, COUNT, count, left, signal);
       }
     } catch (err) {
       this.leaveWithoutToken();
@@ -137,7 +138,9 @@ export class Semaphore extends Primitive {
       }
       const left = remaining(deadline);
       if (left === 0) break;
-      this.impl.wait(v, COUNT, 0, left);
+      // Sleep on the count we saw: 0, or a corrupt negative one (never spin on it).
+      const count = Atomics.load(v, COUNT);
+      if (count <= 0) this.impl.wait(v, COUNT, count, left);
     }
     this.leaveWithoutToken();
     return false;

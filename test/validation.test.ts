@@ -77,3 +77,83 @@ test('a rejected operation changes nothing', () => {
   // no segment is left behind by a rejected open
   expect(require('node:fs').readdirSync('/dev/shm').filter((f: string) => f.includes(`-v-${process.pid}-`))).toEqual([]);
 });
+
+// The primitives' matrix: each case builds its own state, attempts one bad call, and
+// must get the named error while every byte of the memory stays as it was.
+import { Event, Mutex, NamedMutex, Semaphore } from '../lib';
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+interface PrimCase {
+  label: string;
+  setup: (m: SharedArrayBuffer) => () => unknown;
+  error: string; // error name, or code when it has one
+  message: RegExp;
+}
+
+const prim: PrimCase[] = [
+  { label: 'post(-1)', setup: (m) => { const s = new Semaphore(m); return () => s.post(-1); }, error: 'RangeError', message: /n -1 must be an integer from 1/ },
+  { label: 'post(1.5)', setup: (m) => { const s = new Semaphore(m); return () => s.post(1.5); }, error: 'RangeError', message: /n 1.5/ },
+  { label: 'post(0)', setup: (m) => { const s = new Semaphore(m); return () => s.post(0); }, error: 'RangeError', message: /n 0/ },
+  { label: 'post past 2^31-1', setup: (m) => { const s = new Semaphore(m, 0, { initial: 2 ** 31 - 5 }); return () => s.post(5); }, error: 'RangeError', message: /would pass the maximum/ },
+  { label: 'initial -1', setup: (m) => () => new Semaphore(m, 0, { initial: -1 }), error: 'RangeError', message: /initial -1/ },
+  { label: 'lock({ timeout: NaN })', setup: (m) => { const x = new Mutex(m); return () => x.lock({ timeout: NaN }); }, error: 'RangeError', message: /timeout NaN/ },
+  { label: 'lock({ timeout: -1 })', setup: (m) => { const x = new Mutex(m); return () => x.lock({ timeout: -1 }); }, error: 'RangeError', message: /timeout -1/ },
+  { label: 'lock(5)', setup: (m) => { const x = new Mutex(m); return () => x.lock(5 as never); }, error: 'TypeError', message: /options must be an object/ },
+  { label: 'Semaphore wait({ timeout: NaN })', setup: (m) => { const s = new Semaphore(m, 0, { initial: 1 }); return () => s.wait({ timeout: NaN }); }, error: 'RangeError', message: /timeout NaN/ },
+  { label: 'Event wait({ timeout: -5 })', setup: (m) => { const e = new Event(m); e.set(); return () => e.wait({ timeout: -5 }); }, error: 'RangeError', message: /timeout -5/ },
+  { label: 'unlock of an unlocked mutex', setup: (m) => { const x = new Mutex(m); return () => x.unlock(); }, error: 'ERR_FASTIPC_NOT_OWNER', message: /not locked/ },
+  { label: 'recursive lock', setup: (m) => { const x = new Mutex(m); x.lock(); return () => x.lock(); }, error: 'ERR_FASTIPC_RECURSIVE', message: /not recursive/ },
+  { label: 'wrong primitive in the memory', setup: (m) => { new Semaphore(m); return () => new Mutex(m); }, error: 'TypeError', message: /holds a Semaphore, not a Mutex/ },
+  { label: 'a newer layout version', setup: (m) => { new Event(m); new Int32Array(m)[1] = 9; return () => new Event(m); }, error: 'TypeError', message: /layout version 9, newer/ },
+  { label: 'memory too small for a Mutex', setup: (m) => () => new Mutex(m, 96), error: 'RangeError', message: /leaves 32 bytes; a Mutex needs 64/ },
+  { label: 'misaligned Mutex', setup: (m) => () => new Mutex(m, 6), error: 'RangeError', message: /multiple of 4/ },
+];
+
+test.each(prim)('$label: the right error, and the memory unchanged', ({ setup, error, message }) => {
+  const memory = new SharedArrayBuffer(128);
+  const attempt = setup(memory);
+  const before = Buffer.from(new Uint8Array(memory)).toString('hex');
+  let thrown: (Error & { code?: string }) | undefined;
+  try {
+    attempt();
+  } catch (err) {
+    thrown = err as Error & { code?: string };
+  }
+  expect(thrown?.code ?? thrown?.name).toBe(error);
+  expect(thrown?.message).toMatch(message);
+  expect(Buffer.from(new Uint8Array(memory)).toString('hex')).toBe(before);
+});
+
+test('unlock by a non-owner thread: an Error, and the owner keeps the lock', async () => {
+  const memory = new SharedArrayBuffer(128);
+  const m = new Mutex(memory);
+  m.lock();
+  const before = Buffer.from(new Uint8Array(memory)).toString('hex');
+  const code = await new Promise((resolve, reject) => {
+    const w = new Worker(
+      `const { Mutex } = require(${JSON.stringify(require.resolve('../dist/index.js'))});
+       try { new Mutex(require('worker_threads').workerData).unlock(); require('worker_threads').parentPort.postMessage('none'); }
+       catch (e) { require('worker_threads').parentPort.postMessage(e.code); }`,
+      { eval: true, workerData: memory },
+    );
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  expect(code).toBe('ERR_FASTIPC_NOT_OWNER');
+  expect(Buffer.from(new Uint8Array(memory)).toString('hex')).toBe(before);
+  m.unlock();
+});
+
+test('use after close and a segment too small: Errors, never a crash', () => {
+  const name = uniqueName('tiny');
+  fs.writeFileSync(`/dev/shm/fastipc-mutex.${name}`, Buffer.alloc(16), { mode: 0o600 });
+  try {
+    expect(() => new NamedMutex(name)).toThrow(/size 64 is larger than segment/);
+  } finally {
+    fs.rmSync(`/dev/shm/fastipc-mutex.${name}`, { force: true });
+  }
+  const m = new NamedMutex(uniqueName('after'));
+  m.close();
+  for (const call of [() => m.lock(), () => m.tryLock(), () => m.unlock(), () => m.forceUnlock(), () => m.isLocked]) expect(call).toThrow(Error);
+});
