@@ -118,7 +118,11 @@ export async function run() {
       { iterations: N_WAKE, note: 'reported, no target' },
     );
   } finally {
-    shm.close();
-    SharedMemory.unlink(name);
+    // unlink first: a close() that is the segment's last may already unlink it
+    try {
+      shm.unlink();
+    } finally {
+      shm.close();
+    }
   }
 }

@@ -2,7 +2,8 @@
 //
 //   node bench/run.mjs              every bench/*.bench.mjs, in name order
 //   node bench/run.mjs atomics      only benches whose file name contains "atomics"
-//   RUNS=11 BENCH_SCALE=0.2 node bench/run.mjs    env knobs: see lib.mjs
+//   RUNS=11 BENCH_SCALE=0.2 node bench/run.mjs    env knobs: see lib.mjs, and
+//   BENCH_TIMEOUT=600               seconds a bench may run before it is killed
 //
 // Run `npm run build` first: benches load the built library from ../dist/index.mjs.
 //
@@ -25,8 +26,10 @@
 // feedback, heap and leftovers do not affect another. The child prints its progress
 // lines and sends its rows back over the IPC channel; the runner prints one markdown
 // table and writes it, with date, node version and machine, to bench/results/latest.md.
-// A MISS against a target is reported, not fatal; a bench that crashes (or sends no
-// rows) makes the runner exit 1 after the others have run.
+// A MISS against a target is reported, not fatal; a bench that crashes, sends no rows or
+// runs longer than BENCH_TIMEOUT seconds (default 600; then it and every process it
+// started are killed) makes the runner exit 1 after the others have run. Rows measured
+// before a crash are kept.
 import { fork, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,13 +45,19 @@ if (process.argv[2] === '--child') {
   const mod = await import(pathToFileURL(file).href);
   if (typeof mod.run !== 'function') throw new Error(`${file} does not export run(ctx)`);
   const name = path.basename(file, '.bench.mjs');
-  await mod.run({ name, runs: lib.RUNS, scale: lib.SCALE });
-  console.log(`\n[${name}] checksum ${lib.checksum()}`);
+  let code = 0;
+  try {
+    await mod.run({ name, runs: lib.RUNS, scale: lib.SCALE });
+    console.log(`\n[${name}] checksum ${lib.checksum()}`);
+  } catch (err) {
+    console.error(err);
+    code = 1; // the rows measured before the crash are still sent and tabled
+  }
   // exit even if the bench left a handle open (it should not); stdout is synchronous
   // for files and pipes on Linux, so nothing printed is lost
-  process.send({ rows: lib.rows }, () => process.exit(0));
+  process.send({ rows: lib.rows }, () => process.exit(code));
 } else {
-  const { RUNS, SCALE, markdownTable } = await import('./lib.mjs');
+  const { RUNS, SCALE, envNumber, markdownTable } = await import('./lib.mjs');
   const filters = process.argv.slice(2);
   const all = fs.readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort();
   const chosen = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
@@ -62,6 +71,22 @@ if (process.argv[2] === '--child') {
     process.exit(2);
   }
 
+  const TIMEOUT = envNumber('BENCH_TIMEOUT', 600); // seconds per bench
+  let current = null;
+  const killGroup = (child, sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {}
+  };
+  // the child is in another process group, so a ^C at the terminal does not reach it
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      if (current) killGroup(current, 'SIGKILL');
+      process.exit(128 + os.constants.signals[sig]);
+    });
+  }
+
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(', ');
   const t0 = Date.now();
   const rows = [];
   const failed = [];
@@ -70,16 +95,37 @@ if (process.argv[2] === '--child') {
     const name = path.basename(f, '.bench.mjs');
     console.log(`\n=== ${name}`);
     const t = Date.now();
-    const { code, signal, got } = await new Promise((resolve) => {
+    const { code, signal, got, timedOut } = await new Promise((resolve) => {
       let got = null;
-      const child = fork(fileURLToPath(import.meta.url), ['--child', path.join(here, f)], { stdio: 'inherit' });
+      let timedOut = false;
+      // its own process group, so a timeout also kills the processes the bench spawned
+      const child = fork(fileURLToPath(import.meta.url), ['--child', path.join(here, f)], {
+        stdio: 'inherit',
+        detached: true,
+      });
+      current = child;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        console.error(`=== ${name}: no end after ${TIMEOUT} s (BENCH_TIMEOUT), killing it`);
+        killGroup(child, 'SIGKILL');
+      }, TIMEOUT * 1000);
       child.on('message', (m) => (got = m));
-      child.on('exit', (code, signal) => resolve({ code, signal, got }));
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        current = null;
+        try {
+          process.kill(-child.pid, 0); // succeeds if a process of the bench's group is left
+          console.error(`=== ${name} left processes running; killing them`);
+          killGroup(child, 'SIGKILL');
+        } catch {}
+        resolve({ code, signal, got, timedOut });
+      });
     });
     const secs = (Date.now() - t) / 1000;
     times.push(`${name} ${secs.toFixed(1)} s`);
     if (code !== 0 || !got) {
-      failed.push(`${name} (${signal ? `signal ${signal}` : `exit code ${code}`}${got ? '' : ', no results'})`);
+      const why = timedOut ? `timed out after ${TIMEOUT} s` : signal ? `signal ${signal}` : `exit code ${code}`;
+      failed.push(`${name} (${why}${got ? '' : ', no results'})`);
       console.error(`=== ${name} FAILED: ${failed[failed.length - 1]}`);
     }
     if (got) for (const r of got.rows) rows.push({ bench: name, ...r });
@@ -103,7 +149,7 @@ if (process.argv[2] === '--child') {
     `- machine: ${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- commit: ${git}`,
     `- settings: RUNS=${RUNS}, BENCH_SCALE=${SCALE}${filters.length ? `, filter: ${filters.join(' ')}` : ''}`,
-    `- wall time: ${wall.toFixed(1)} s (${times.join(', ')})`,
+    `- wall time: ${wall.toFixed(1)} s (${times.join(', ')}); load average at start: ${load}`,
     '',
     'Median, min and max of RUNS interleaved runs per implementation; ratio = candidate median /',
     'baseline median, from the same run. The machine is a noisy shared VM: compare only figures',
