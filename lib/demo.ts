@@ -27,7 +27,7 @@ import path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
 import { AtomicU32 } from './atomic-u32';
 import { AtomicU64 } from './atomic-u64';
-import { Event } from './event';
+import { Event, EVENT_WORDS } from './event';
 import { FutexWord } from './futex-word';
 import { fileOf, readHeader, removeSegment } from './inspect';
 import { Mutex } from './mutex';
@@ -61,7 +61,7 @@ const SEG_BARRIER = 128; // u32: processes arrived (AtomicU32 to add, FutexWord 
 const SEG_BYTES = 4096;
 
 /** The sleepers word of an Event (lib/event.ts): how the setter knows all waiters sleep. */
-const EVENT_SLEEPERS = 3;
+const EVENT_SLEEPERS = EVENT_WORDS.SLEEPERS;
 
 export interface DemoWorkerData {
   fastipcDemo: 'worker';

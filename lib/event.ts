@@ -23,9 +23,11 @@ import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type As
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 
-const STATE = 2;
-const SLEEPERS = 3;
-const SET = 1;
+/** Word indexes (int32) from byteOffset, and the SET bit; lib/inspect.ts reads them too. */
+export const EVENT_WORDS = { STATE: 2, SLEEPERS: 3 } as const;
+export const EVENT_SET = 1;
+const { STATE, SLEEPERS } = EVENT_WORDS;
+const SET = EVENT_SET;
 const GENERATION = 2;
 const GENERATION_MASK = 0x7ffffffe;
 

@@ -22,9 +22,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { kindOf, VERSION } from './header';
 import { isAlive } from './identity';
-import { OWNER_DIED, TID_MASK, WAITERS } from './mutex';
+import { EVENT_SET, EVENT_WORDS } from './event';
+import { MUTEX_WORDS, OWNER_DIED, TID_MASK, WAITERS } from './mutex';
 import { NAMED_PREFIX } from './named';
 import { forget, locked, registrations } from './registry';
+import { SEMAPHORE_WORDS } from './semaphore';
 import { PREFIX, shmDir } from './shared-memory';
 
 export type Kind = 'mutex' | 'semaphore' | 'event' | 'shm';
@@ -37,18 +39,10 @@ const HEADER_BYTES = 64;
 const TEMPORARY = /^(.+)\.tmp-(\d+)-[0-9a-f]+$/;
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
-/**
- * Word indexes (int32), as the tables atop lib/header.ts, lib/mutex.ts, lib/semaphore.ts
- * and lib/event.ts give them.
- */
+/** Word indexes (int32): the header's, then each primitive's own (from its file). */
 const MAGIC = 0;
 const VERSION_WORD = 1;
-const STATE = 2; // Mutex state, Semaphore count, Event state
-const SECOND = 3; // Mutex owner pid, Semaphore and Event sleepers
-const OWNER_START_LO = 4;
-const OWNER_START_HI = 5;
-const OWNER_TID = 6; // written last: the owner record is the holder's only when it equals state's TID
-const EVENT_SET = 1;
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
 
 /** What the header says: whether a primitive is there and ready to read. */
 export type HeaderStatus =
@@ -181,7 +175,7 @@ export function decodeState(words: number[]): PrimitiveState | null {
     const ownerTid = state & TID_MASK;
     const locked = ownerTid !== 0;
     const recorded = locked && words[OWNER_TID] === ownerTid;
-    const ownerPid = !locked ? 0 : recorded ? words[SECOND] : null;
+    const ownerPid = !locked ? 0 : recorded ? words[OWNER_PID] : null;
     const start = (words[OWNER_START_LO] >>> 0) + (words[OWNER_START_HI] >>> 0) * 2 ** 32;
     return {
       primitive,
@@ -193,9 +187,9 @@ export function decodeState(words: number[]): PrimitiveState | null {
       waiters: (state & WAITERS) !== 0,
     };
   }
-  if (primitive === 'Semaphore') return { primitive, count: words[STATE], sleepers: words[SECOND] };
+  if (primitive === 'Semaphore') return { primitive, count: words[SEMAPHORE_WORDS.COUNT], sleepers: words[SEMAPHORE_WORDS.SLEEPERS] };
   if (primitive === 'Event') {
-    return { primitive, set: (words[STATE] & EVENT_SET) !== 0, generation: words[STATE] >>> 1, sleepers: words[SECOND] };
+    return { primitive, set: (words[EVENT_WORDS.STATE] & EVENT_SET) !== 0, generation: words[EVENT_WORDS.STATE] >>> 1, sleepers: words[EVENT_WORDS.SLEEPERS] };
   }
   return null;
 }

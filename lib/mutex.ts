@@ -52,11 +52,9 @@ import type { Memory } from './memory';
 import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
 
-const STATE = 2;
-const OWNER_PID = 3;
-const OWNER_START_LO = 4;
-const OWNER_START_HI = 5;
-const OWNER_TID = 6;
+/** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
+export const MUTEX_WORDS = { STATE: 2, OWNER_PID: 3, OWNER_START_LO: 4, OWNER_START_HI: 5, OWNER_TID: 6 } as const;
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
 
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;

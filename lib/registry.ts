@@ -5,8 +5,10 @@
  *   $FASTIPC_PID_DIR, or /dev/shm/fastipc-<uid> (mode 0700, owned by us, not a symlink)
  *     .lock                      one flock(2) for every open/close/unlink below
  *     <segment file>/            one folder per segment name (e.g. fastipc.jobs)
- *       <pid>.<tid>.<start>      a thread with at least one open handle; `start` is the
- *                                thread's start time, since pids and tids are reused
+ *       <pid>.<tid>.<start>.<ino>  a thread with at least one open handle on the segment
+ *                                whose inode is <ino> (after an unlink the name may
+ *                                hold a newer segment); `start` is the thread's start
+ *                                time, since pids and tids are reused
  *
  * A process counts while any of its threads holds a handle. A registration is dead when
  * no thread (pid, tid) started at `start` runs any more; dead ones are swept on open and
@@ -62,6 +64,8 @@ export interface Registration {
   pid: number;
   tid: number;
   start: number;
+  /** Inode of the segment registered for. */
+  ino: number;
   alive: boolean;
 }
 
@@ -79,10 +83,10 @@ export function registrations(file: string): Registration[] {
   }
   const out: Registration[] = [];
   for (const entry of entries) {
-    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(entry);
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(entry);
     if (!m) continue;
-    const [pid, tid, start] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    out.push({ pid, tid, start, alive: isAlive(pid, tid, start) });
+    const [pid, tid, start, ino] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+    out.push({ pid, tid, start, ino, alive: isAlive(pid, tid, start) });
   }
   return out;
 }
@@ -91,28 +95,31 @@ export function registrations(file: string): Registration[] {
 export function sweep(file: string): Registration[] {
   const all = registrations(file);
   for (const r of all) {
-    if (!r.alive) fs.rmSync(path.join(folder(file), `${r.pid}.${r.tid}.${r.start}`), { force: true });
+    if (!r.alive) fs.rmSync(path.join(folder(file), `${r.pid}.${r.tid}.${r.start}.${r.ino}`), { force: true });
   }
   return all.filter((r) => r.alive);
 }
 
-function mine(): string {
+function mine(ino: number): string {
   const me = currentThread();
-  return `${me.pid}.${me.tid}.${me.start}`;
+  return `${me.pid}.${me.tid}.${me.start}.${ino}`;
 }
 
-/** Records that this thread uses `file`. Call under `locked`. */
-export function register(file: string): void {
+/** Records that this thread uses segment `file` with inode `ino`. Call under `locked`. */
+export function register(file: string, ino: number): void {
   fs.mkdirSync(folder(file), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(folder(file), mine()), '');
+  fs.writeFileSync(path.join(folder(file), mine(ino)), '');
 }
 
-/** Removes this thread's record of `file`; returns the live users left. Call under `locked`. */
-export function unregister(file: string): Registration[] {
-  fs.rmSync(path.join(folder(file), mine()), { force: true });
-  const left = sweep(file);
-  if (left.length === 0) fs.rmSync(folder(file), { recursive: true, force: true });
-  return left;
+/**
+ * Removes this thread's record of segment `file` with inode `ino`; returns the live users
+ * of that same segment that are left. Call under `locked`.
+ */
+export function unregister(file: string, ino: number): Registration[] {
+  fs.rmSync(path.join(folder(file), mine(ino)), { force: true });
+  const live = sweep(file);
+  if (live.length === 0) fs.rmSync(folder(file), { recursive: true, force: true });
+  return live.filter((r) => r.ino === ino);
 }
 
 /** Forgets every registration of `file` (the segment was unlinked). Call under `locked`. */

@@ -28,8 +28,9 @@ import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
 import { checkInteger, checkOptions } from './validate';
 
-const COUNT = 2;
-const SLEEPERS = 3;
+/** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
+export const SEMAPHORE_WORDS = { COUNT: 2, SLEEPERS: 3 } as const;
+const { COUNT, SLEEPERS } = SEMAPHORE_WORDS;
 export const SEMAPHORE_MAX = 2 ** 31 - 1;
 
 export interface SemaphoreOptions extends PrimitiveOptions {

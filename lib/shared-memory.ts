@@ -59,7 +59,10 @@ interface Opened {
   ino: number;
 }
 
-/** This thread's open handles, by segment file: the PID registry counts threads, not handles. */
+/**
+ * This thread's open handles, by segment (file and inode: after an unlink the name may
+ * hold a newer segment): the PID registry counts threads, not handles.
+ */
 const open = new Map<string, Set<SharedMemory>>();
 let exitHook = false;
 
@@ -108,15 +111,16 @@ export class SharedMemory implements Disposable {
       sweep(file);
       const opened = mapSegment(path.join(shmDir(), file), name, size, create, mode, allowForeign);
       const shm = new SharedMemory(name, file, opened);
-      let mine = open.get(file);
+      const key = `${file}@${opened.ino}`;
+      let mine = open.get(key);
       if (!mine) {
         try {
-          register(file);
+          register(file, opened.ino);
         } catch (err) {
           requireNative('SharedMemory').munmap(opened.buffer);
           throw err;
         }
-        open.set(file, (mine = new Set()));
+        open.set(key, (mine = new Set()));
       }
       mine.add(shm);
       return shm;
@@ -150,7 +154,7 @@ export class SharedMemory implements Disposable {
   /** Live processes that have the segment open (dead registrations are swept first). */
   get processCount(): number {
     this.mapped();
-    return locked(() => processCount(sweep(this.file)));
+    return locked(() => processCount(sweep(this.file).filter((r) => r.ino === this.ino)));
   }
 
   /**
@@ -166,11 +170,12 @@ export class SharedMemory implements Disposable {
     if (!this.mapping) return;
     requireNative('SharedMemory').munmap(this.mapping);
     this.mapping = null;
-    const mine = open.get(this.file);
+    const key = `${this.file}@${this.ino}`;
+    const mine = open.get(key);
     if (!mine?.delete(this) || mine.size > 0) return;
-    open.delete(this.file);
+    open.delete(key);
     locked(() => {
-      if (unregister(this.file).length > 0 || !unlinkIfLast) return;
+      if (unregister(this.file, this.ino).length > 0 || !unlinkIfLast) return;
       const file = path.join(shmDir(), this.file);
       // Only our segment: after an unlink() the name may hold a newer one.
       if (inode(file) === this.ino) fs.rmSync(file, { force: true });

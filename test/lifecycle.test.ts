@@ -135,3 +135,20 @@ test('4 processes creating one NamedSemaphore at once: initialised once', async 
   }
   expect(leftSegments()).toEqual([]);
 });
+
+test('unlink and reopen in one thread: the new segment is registered; closing in either order leaves nothing', () => {
+  for (const order of ['new first', 'old first']) {
+    const name = uniqueName('reopen');
+    const old = SharedMemory.open(name, { size: 4096 });
+    SharedMemory.unlink(name);
+    const fresh = SharedMemory.open(name, { size: 4096 });
+    expect(fresh.created).toBe(true);
+    expect(fresh.processCount).toBe(1);
+    expect(regs(name)).toHaveLength(1);
+    const [first, second] = order === 'new first' ? [fresh, old] : [old, fresh];
+    first.close();
+    second.close();
+    expect(fs.existsSync(file(name))).toBe(false);
+    expect(regs(name)).toEqual([]);
+  }
+});
