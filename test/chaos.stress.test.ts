@@ -34,6 +34,22 @@ test(`chaos: ${SECONDS} s of kills and restarts; the record stays consistent, to
     return { kind: 'worker', worker };
   };
   for (let me = 0; me < 8; me++) participants.push(start(me));
+  try {
+    await chaos();
+  } finally {
+    // also when an expectation failed: no participant, handle or segment may outlive the test
+    Atomics.store(r, 1, 1);
+    for (const p of participants) {
+      if (p.kind === 'process') p.child.kill('SIGKILL');
+      else await p.worker.terminate();
+    }
+    await Promise.all(exits);
+    seed.close();
+    data.close();
+    for (const f of leftSegments()) fs.rmSync(`/dev/shm/${f}`, { force: true });
+  }
+
+  async function chaos() {
 
   let kills = 0;
   let definitelyLost = 0;
@@ -87,7 +103,7 @@ test(`chaos: ${SECONDS} s of kills and restarts; the record stays consistent, to
   expect(r[0]).toBe(sum); // the record is consistent
   expect(sum).toBeGreaterThan(1000);
   expect(kills).toBeGreaterThan(SECONDS * 3); // one every ~100 ms, plus the time to reap and restart
-  expect(r[2]).toBeGreaterThan(0);
+  if (SECONDS >= 30) expect(r[2]).toBeGreaterThan(0); // some kills hit a holder (about 1 in 30)
   expect(r[3]).toBe(0); // no lock call ran into its timeout
   expect(r[4]).toBe(0); // no call took much longer than its timeout
   expect(seed.value).toBeLessThanOrEqual(TOKENS - definitelyLost);
@@ -98,4 +114,5 @@ test(`chaos: ${SECONDS} s of kills and restarts; the record stays consistent, to
   expect(leftSegments()).toEqual([]);
   const pidDir = process.env.FASTIPC_PID_DIR!;
   expect(fs.readdirSync(pidDir).filter((f) => f.includes(prefix))).toEqual([]);
+  }
 }, (SECONDS + 120) * 1000);
