@@ -46,7 +46,9 @@ export const rows = [];
 
 const PER_OP = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6 };
 export const fmt = (x) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));
-const targetText = (t) => (!t ? '' : t.max !== undefined ? `≤ ${t.max}×` : `≥ ${t.min}×`);
+const targetText = (t) =>
+  !t ? '' : t.speedup !== undefined ? `≥ ${t.speedup}× faster` : t.max !== undefined ? `≤ ${t.max}×` : `≥ ${t.min}×`;
+const ratioText = (ratio, speedup) => `${fmt(ratio)}×` + (speedup ? ` (${fmt(1 / ratio)}× faster)` : '');
 
 /**
  * Runs the implementations of one comparison interleaved and records a row for each.
@@ -72,7 +74,9 @@ const targetText = (t) => (!t ? '' : t.max !== undefined ? `≤ ${t.max}×` : `�
  *   warmup      untimed interleaved rounds before the timed runs (default 1)
  *   warmupIterations  iterations per warm-up call in 'time' mode (default iterations)
  *   target      { max: r } passes if ratio ≤ r (costs), { min: r } if ratio ≥ r
- *               (throughputs); applies to every candidate; omitted: reported only
+ *               (throughputs), { speedup: s } if the candidate is at least s times
+ *               faster (ratio ≤ 1/s, for costs; the table also shows 1/ratio);
+ *               applies to every candidate; omitted: reported only
  *   note        free text for the table
  * Returns { name, unit, baseline, impls: [{ label, median, min, max, values, ratio,
  * pairedRatios, pass }] }; pass is true/false, or null without a target.
@@ -126,14 +130,22 @@ export async function compare(name, impls, options = {}) {
     const ratio = s.median / base.median;
     // run k of each implementation ran back to back: their ratio shows how noisy `ratio` is
     const paired = values[l].map((v, k) => v / values[baseline][k]);
-    const pass = isBase || !target ? null : target.max !== undefined ? ratio <= target.max : ratio >= target.min;
+    const pass =
+      isBase || !target
+        ? null
+        : target.speedup !== undefined
+          ? ratio * target.speedup <= 1
+          : target.max !== undefined
+            ? ratio <= target.max
+            : ratio >= target.min;
+    const speedup = target?.speedup !== undefined;
     const verdict = pass === null ? '' : pass ? 'PASS' : 'MISS';
     result.impls.push({ label: l, ...s, values: values[l], ratio, pairedRatios: paired, pass });
     const p = stats(paired);
     console.log(
       `  ${(isBase ? 'base ' : 'cand ') + l.padEnd(44)} median ${fmt(s.median).padStart(6)} ${unit}` +
         `  [${fmt(s.min)} .. ${fmt(s.max)}]` +
-        (isBase ? '' : `  ratio ${fmt(ratio)}× (paired ${fmt(p.min)}..${fmt(p.max)})`) +
+        (isBase ? '' : `  ratio ${ratioText(ratio, speedup)} (paired ${fmt(p.min)}..${fmt(p.max)})`) +
         (target && !isBase ? `  target ${targetText(target)} ${verdict}` : ''),
     );
     rows.push({
@@ -145,12 +157,19 @@ export async function compare(name, impls, options = {}) {
       unit,
       runs: s.n,
       ratio: isBase ? null : ratio,
+      speedup: !isBase && speedup,
       target: isBase ? '' : targetText(target),
       result: verdict,
       note: isBase ? note : '',
     });
   }
   return result;
+}
+
+/** Records a comparison that could not run here (e.g. a missing tool), with the reason. */
+export function skipped(name, reason) {
+  console.log(`\n${name}\n  skipped: ${reason}`);
+  rows.push({ comparison: name, impl: '(skipped)', median: '', min: '', max: '', unit: '', runs: 0, ratio: null, target: '', result: `skipped: ${reason}`, note: '' });
 }
 
 /** A markdown table of rows (as collected by compare, plus a `bench` field). */
@@ -172,7 +191,7 @@ export function markdownTable(allRows) {
           fmt(r.min),
           fmt(r.max),
           r.unit,
-          r.ratio === null ? 'baseline' : `${fmt(r.ratio)}×`,
+          r.ratio === null ? (r.runs ? 'baseline' : '') : ratioText(r.ratio, r.speedup),
           r.target,
           r.result === 'MISS' ? '**MISS**' : r.result,
         ]
