@@ -229,7 +229,7 @@ interface Word {
 }
 
 const FIELDS: Record<string, string[]> = {
-  Mutex: ['magic', 'version', 'state', 'owner pid', 'owner start (lo)', 'owner start (hi)', 'owner tid'],
+  Mutex: ['magic', 'version', 'state', 'owner pid', 'owner start (lo)', 'owner start (hi)', 'owner tid', 'owner pid namespace'],
   Semaphore: ['magic', 'version', 'count', 'sleepers'],
   Event: ['magic', 'version', 'state', 'sleepers'],
 };

@@ -20,6 +20,7 @@
  */
 import type { PrimitiveOptions } from './backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
+import { closedError } from './errors';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 
@@ -77,7 +78,7 @@ export class Event extends Primitive {
     if (start & SET) return true;
     const deadline = deadlineOf(options);
     if (remaining(deadline) === 0) return false;
-    Atomics.add(v, SLEEPERS, 1);
+    this.addSleeper(SLEEPERS);
     try {
       let state = Atomics.load(v, STATE);
       for (;;) {
@@ -87,15 +88,22 @@ export class Event extends Primitive {
         await this.impl.waitAsync(v, STATE, state, left, signal);
         state = Atomics.load(v, STATE);
       }
+    } catch (err) {
+      throw this.memoryClosed ? closedError() : err;
     } finally {
-      Atomics.sub(v, SLEEPERS, 1);
+      if (!this.memoryClosed) this.removeSleeper(SLEEPERS); // gone with the memory otherwise
     }
+  }
+
+  /** @internal Before the memory is closed under pending async waits (NamedEvent#close). */
+  protected releaseMemory(): void {
+    this.dropSleepers(SLEEPERS);
   }
 
   private waitContended(start: number, deadline: number): boolean {
     const v = this.view;
     if (remaining(deadline) === 0) return false;
-    Atomics.add(v, SLEEPERS, 1);
+    this.addSleeper(SLEEPERS);
     try {
       let state = Atomics.load(v, STATE);
       for (;;) {
@@ -106,7 +114,7 @@ export class Event extends Primitive {
         state = Atomics.load(v, STATE);
       }
     } finally {
-      Atomics.sub(v, SLEEPERS, 1);
+      this.removeSleeper(SLEEPERS);
     }
   }
 }

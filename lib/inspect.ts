@@ -42,7 +42,7 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Word indexes (int32): the header's, then each primitive's own (from its file). */
 const MAGIC = 0;
 const VERSION_WORD = 1;
-const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID, OWNER_NS } = MUTEX_WORDS;
 
 /** What the header says: whether a primitive is there and ready to read. */
 export type HeaderStatus =
@@ -182,7 +182,7 @@ export function decodeState(words: number[]): PrimitiveState | null {
       locked,
       ownerPid,
       ownerTid,
-      ownerAlive: ownerPid ? isAlive(ownerPid, ownerTid, start) : null,
+      ownerAlive: ownerPid ? isAlive(ownerPid, ownerTid, start, words[OWNER_NS]) : null,
       ownerDied: (state & OWNER_DIED) !== 0,
       waiters: (state & WAITERS) !== 0,
     };

@@ -11,9 +11,11 @@
  * | +8     | state      | the futex word, see below                                     |
  * | +12    | owner pid  | pid of the holder; advisory (liveness checks, display)         |
  * | +16    | owner start| start time of the holding thread, u64 clock ticks (lo, hi)    |
- * | +24    | owner tid  | the holder's tid again, written last: the record above is the |
- * |        |            | holder's only when this equals state's TID                    |
- * | +28..63| reserved   | zero                                                          |
+ * | +24    | owner tid  | the holder's tid again, written last: the record is the       |
+ * |        |            | holder's only when this equals state's TID; 0 after unlock    |
+ * | +28    | owner ns   | the holder's pid namespace (inode); ids of another namespace  |
+ * |        |            | are never judged                                              |
+ * | +32..63| reserved   | zero                                                          |
  *
  * state, kept non-negative for JavaScript:
  *   bits 0-28   TID         kernel thread id of the holder; 0 = unlocked
@@ -48,13 +50,14 @@
 import type { PrimitiveOptions } from './backend';
 import { currentThread, isAlive, threadExists } from './identity';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
+import { closedError, codedError } from './errors';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
 
 /** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
-export const MUTEX_WORDS = { STATE: 2, OWNER_PID: 3, OWNER_START_LO: 4, OWNER_START_HI: 5, OWNER_TID: 6 } as const;
-const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
+export const MUTEX_WORDS = { STATE: 2, OWNER_PID: 3, OWNER_START_LO: 4, OWNER_START_HI: 5, OWNER_TID: 6, OWNER_NS: 7 } as const;
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID, OWNER_NS } = MUTEX_WORDS;
 
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
@@ -68,9 +71,7 @@ export const TID_MASK = 0x1fffffff;
 export const OWNER_DIED = 0x20000000;
 export const WAITERS = 0x40000000;
 
-function fail(code: string, message: string): Error {
-  return Object.assign(new Error(`fastipc: ${message}`), { code });
-}
+const fail = codedError;
 
 export class Mutex extends Primitive {
   static readonly BYTES = 64 as const;
@@ -78,6 +79,7 @@ export class Mutex extends Primitive {
   private readonly pid: number;
   private readonly startLo: number;
   private readonly startHi: number;
+  private readonly ns: number;
   private spin = initialSpin();
   /** The last state whose owner we checked, when, and since when its record was stale. */
   private checkedState = 0;
@@ -91,6 +93,7 @@ export class Mutex extends Primitive {
     this.pid = me.pid;
     this.startLo = me.start % 2 ** 32 | 0;
     this.startHi = Math.floor(me.start / 2 ** 32) | 0;
+    this.ns = me.ns;
   }
 
   /** Takes the lock, sleeping if need be. False only when the timeout passed. */
@@ -116,7 +119,14 @@ export class Mutex extends Primitive {
 
   /** Releases the lock. An Error unless the calling thread holds it. */
   unlock(): void {
-    if (Atomics.compareExchange(this.view, STATE, this.tid, UNLOCKED) === this.tid) return;
+    const v = this.view;
+    if (v[OWNER_TID] === this.tid) {
+      // Invalidate the record before the releasing CAS: a later holder with a reused tid,
+      // not yet recorded, must not look like a dead one (see ownerIsDead).
+      v[OWNER_TID] = 0;
+      if (Atomics.compareExchange(v, STATE, this.tid, UNLOCKED) === this.tid) return;
+      Atomics.compareExchange(v, OWNER_TID, 0, this.tid); // not released here: restore it
+    }
     this.unlockContended();
   }
 
@@ -176,6 +186,7 @@ export class Mutex extends Primitive {
       try {
         result = await this.impl.waitAsync(v, STATE, state, Math.min(left, CHECK_MS), signal);
       } catch (err) {
+        if (this.memoryClosed) throw closedError(); // leave the (gone) memory alone
         this.leaveWithoutLock();
         throw err;
       }
@@ -230,6 +241,7 @@ export class Mutex extends Primitive {
    * Python package's force_release. The holder, if alive, no longer holds it.
    */
   forceUnlock(): void {
+    this.view[OWNER_TID] = 0;
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
@@ -243,6 +255,7 @@ export class Mutex extends Primitive {
     v[OWNER_PID] = this.pid;
     v[OWNER_START_LO] = this.startLo;
     v[OWNER_START_HI] = this.startHi;
+    v[OWNER_NS] = this.ns;
     v[OWNER_TID] = this.tid;
   }
 
@@ -272,10 +285,13 @@ export class Mutex extends Primitive {
   private ownerIsDead(state: number, now: number): boolean {
     const v = this.view;
     const tid = state & TID_MASK;
-    if (v[OWNER_TID] === tid) {
-      const start = (v[OWNER_START_LO] >>> 0) + (v[OWNER_START_HI] >>> 0) * 2 ** 32;
-      return !isAlive(v[OWNER_PID], tid, start);
-    }
+    // A seqlock read: the record counts only if its tid, read before and after the other
+    // fields, is the holder's both times.
+    const before = Atomics.load(v, OWNER_TID);
+    const pid = v[OWNER_PID];
+    const start = (v[OWNER_START_LO] >>> 0) + (v[OWNER_START_HI] >>> 0) * 2 ** 32;
+    const ns = v[OWNER_NS];
+    if (before === tid && Atomics.load(v, OWNER_TID) === tid) return !isAlive(pid, tid, start, ns);
     // The holder took the lock but its record is not (yet) there: killed in between, or
     // just slow. After STALE_MS, judge by whether a thread with that tid exists at all.
     if (this.staleSince === 0) this.staleSince = now;
@@ -377,6 +393,7 @@ export class Mutex extends Primitive {
           : `Mutex.unlock(): the mutex is held by thread ${state & TID_MASK} of pid ${this.view[OWNER_PID]}, not by the calling thread`,
       );
     }
+    this.view[OWNER_TID] = 0;
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 }

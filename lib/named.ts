@@ -99,6 +99,8 @@ export class NamedSemaphore extends Semaphore implements Disposable {
   }
 
   close(): void {
+    if (this.shm.closed) return;
+    this.releaseMemory();
     this.shm.close();
   }
 
@@ -127,6 +129,8 @@ export class NamedEvent extends Event implements Disposable {
   }
 
   close(): void {
+    if (this.shm.closed) return;
+    this.releaseMemory();
     this.shm.close();
   }
 

@@ -20,7 +20,10 @@ export interface Native {
   mmap(fd: number, size: number): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
   gettid(): number;
+  /** Clock ticks after boot at which the thread started; throws ESRCH for a zombie, ENOENT when gone. */
   startTime(pid: number, tid: number): number;
+  /** tgkill(pid, tid, 0): whether the thread exists (EPERM counts as existing). */
+  threadExists(pid: number, tid: number): boolean;
   flock(fd: number, op: number): void;
   /** Registers this copy of the library's completion callback; returns its channel. */
   waitAsyncInit(callback: (id: number, code: number) => void): number;

@@ -16,6 +16,8 @@ export abstract class Primitive {
   readonly initialized: boolean;
   protected readonly view: Int32Array;
   protected readonly impl: Backend;
+  /** Sleepers this handle has counted in the shared sleepers word and not yet removed. */
+  protected sleeping = 0;
 
   protected constructor(kind: string, memory: Memory, byteOffset: number, options: PrimitiveOptions | undefined, init: (view: Int32Array) => void) {
     checkOptions(options);
@@ -24,5 +26,31 @@ export abstract class Primitive {
     this.backend = this.impl.name;
     this.view = new Int32Array(r.buffer, r.offset, PRIMITIVE_BYTES / 4);
     this.initialized = initOrAttach(this.view, kind, VERSION, byteOffset, () => init(this.view));
+  }
+
+  /** Whether the memory has been unmapped under us (SharedMemory#close detaches it). */
+  protected get memoryClosed(): boolean {
+    return this.view.length === 0;
+  }
+
+  /** Counts this thread in the sleepers word `index`. */
+  protected addSleeper(index: number): void {
+    Atomics.add(this.view, index, 1);
+    this.sleeping++;
+  }
+
+  /** Uncounts it; returns the sleepers word as it was before. */
+  protected removeSleeper(index: number): number {
+    this.sleeping--;
+    return Atomics.sub(this.view, index, 1);
+  }
+
+  /**
+   * Before the memory goes: uncount the sleepers of waits still pending through this
+   * handle, which will end with ERR_FASTIPC_CLOSED without touching the memory again.
+   */
+  protected dropSleepers(index: number): void {
+    if (this.sleeping > 0 && !this.memoryClosed) Atomics.sub(this.view, index, this.sleeping);
+    this.sleeping = 0;
   }
 }

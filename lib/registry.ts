@@ -5,10 +5,13 @@
  *   $FASTIPC_PID_DIR, or /dev/shm/fastipc-<uid> (mode 0700, owned by us, not a symlink)
  *     .lock                      one flock(2) for every open/close/unlink below
  *     <segment file>/            one folder per segment name (e.g. fastipc.jobs)
- *       <pid>.<tid>.<start>.<ino>  a thread with at least one open handle on the segment
- *                                whose inode is <ino> (after an unlink the name may
- *                                hold a newer segment); `start` is the thread's start
- *                                time, since pids and tids are reused
+ *       <pid>.<tid>.<start>.<ino>.<ns>.<copy>
+ *                                a thread with at least one open handle on the segment
+ *                                whose inode is <ino> (after an unlink the name may hold
+ *                                a newer segment); `start` is the thread's start time,
+ *                                since pids and tids are reused; <ns> its pid namespace;
+ *                                <copy> tells apart two copies of this library loaded in
+ *                                one thread (ESM and CJS), each with its own handles
  *
  * A process counts while any of its threads holds a handle. A registration is dead when
  * no thread (pid, tid) started at `start` runs any more; dead ones are swept on open and
@@ -66,6 +69,9 @@ export interface Registration {
   start: number;
   /** Inode of the segment registered for. */
   ino: number;
+  /** The registrant's pid namespace (inode, uint32) and library copy. */
+  ns: number;
+  copy: string;
   alive: boolean;
 }
 
@@ -83,10 +89,10 @@ export function registrations(file: string): Registration[] {
   }
   const out: Registration[] = [];
   for (const entry of entries) {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(entry);
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.([0-9a-f]+)$/.exec(entry);
     if (!m) continue;
-    const [pid, tid, start, ino] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-    out.push({ pid, tid, start, ino, alive: isAlive(pid, tid, start) });
+    const [pid, tid, start, ino, ns] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
+    out.push({ pid, tid, start, ino, ns, copy: m[6], alive: isAlive(pid, tid, start, ns | 0) });
   }
   return out;
 }
@@ -95,14 +101,20 @@ export function registrations(file: string): Registration[] {
 export function sweep(file: string): Registration[] {
   const all = registrations(file);
   for (const r of all) {
-    if (!r.alive) fs.rmSync(path.join(folder(file), `${r.pid}.${r.tid}.${r.start}.${r.ino}`), { force: true });
+    if (!r.alive) fs.rmSync(path.join(folder(file), entryName(r)), { force: true });
   }
   return all.filter((r) => r.alive);
 }
 
+const COPY = Math.floor(Math.random() * 2 ** 32).toString(16);
+
+function entryName(r: Omit<Registration, 'alive'>): string {
+  return `${r.pid}.${r.tid}.${r.start}.${r.ino}.${r.ns >>> 0}.${r.copy}`;
+}
+
 function mine(ino: number): string {
   const me = currentThread();
-  return `${me.pid}.${me.tid}.${me.start}.${ino}`;
+  return entryName({ pid: me.pid, tid: me.tid, start: me.start, ino, ns: me.ns, copy: COPY });
 }
 
 /** Records that this thread uses segment `file` with inode `ino`. Call under `locked`. */

@@ -23,6 +23,7 @@
  */
 import type { PrimitiveOptions } from './backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type AsyncWaitOptions, type WaitOptions } from './header';
+import { closedError } from './errors';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
 import { initialSpin, spinFailed, spinSucceeded } from './spin';
@@ -32,6 +33,8 @@ import { checkInteger, checkOptions } from './validate';
 export const SEMAPHORE_WORDS = { COUNT: 2, SLEEPERS: 3 } as const;
 const { COUNT, SLEEPERS } = SEMAPHORE_WORDS;
 export const SEMAPHORE_MAX = 2 ** 31 - 1;
+/** Longest sleep before a waiter looks at the count again (see waitContended). */
+const RECHECK_MS = 200;
 
 export interface SemaphoreOptions extends PrimitiveOptions {
   /** Tokens of a new semaphore (default 0); ignored when attaching to an existing one. */
@@ -94,24 +97,30 @@ export class Semaphore extends Primitive {
     const deadline = deadlineOf(options);
     if (remaining(deadline) === 0) return false;
     const v = this.view;
-    Atomics.add(v, SLEEPERS, 1);
+    this.addSleeper(SLEEPERS);
     try {
       for (;;) {
         if (this.tryWait()) {
-          Atomics.sub(v, SLEEPERS, 1);
+          this.removeSleeper(SLEEPERS);
           return true;
         }
         const left = remaining(deadline);
         if (left === 0) break;
         const count = Atomics.load(v, COUNT);
-        if (count <= 0) await this.impl.waitAsync(v, COUNT, count, left, signal);
+        if (count <= 0) await this.impl.waitAsync(v, COUNT, count, Math.min(left, RECHECK_MS), signal);
       }
     } catch (err) {
+      if (this.memoryClosed) throw closedError(); // leave the (gone) memory alone
       this.leaveWithoutToken();
       throw err;
     }
     this.leaveWithoutToken();
     return false;
+  }
+
+  /** @internal Before the memory is closed under pending async waits (NamedSemaphore#close). */
+  protected releaseMemory(): void {
+    this.dropSleepers(SLEEPERS);
   }
 
   /** Tokens available now. */
@@ -131,17 +140,19 @@ export class Semaphore extends Primitive {
     if (this.tryWait()) return true;
     if (remaining(deadline) === 0) return false;
 
-    Atomics.add(v, SLEEPERS, 1);
+    this.addSleeper(SLEEPERS);
     for (;;) {
       if (this.tryWait()) {
-        Atomics.sub(v, SLEEPERS, 1);
+        this.removeSleeper(SLEEPERS);
         return true;
       }
       const left = remaining(deadline);
       if (left === 0) break;
-      // Sleep on the count we saw: 0, or a corrupt negative one (never spin on it).
+      // Sleep on the count we saw: 0, or a corrupt negative one (never spin on it). Wake
+      // to look again every RECHECK_MS: a waiter that was woken for a token and then
+      // died must not leave the token to sit while we sleep.
       const count = Atomics.load(v, COUNT);
-      if (count <= 0) this.impl.wait(v, COUNT, count, left);
+      if (count <= 0) this.impl.wait(v, COUNT, count, Math.min(left, RECHECK_MS));
     }
     this.leaveWithoutToken();
     return false;
@@ -150,6 +161,6 @@ export class Semaphore extends Primitive {
   /** Unregisters a sleeper; if a token arrived meanwhile and its wake went to us, passes it on. */
   private leaveWithoutToken(): void {
     const v = this.view;
-    if (Atomics.sub(v, SLEEPERS, 1) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);
+    if (this.removeSleeper(SLEEPERS) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);
   }
 }

@@ -173,23 +173,30 @@ static void deliver(napi_env env, napi_value js_cb, void *context, void *data) {
   size_t n = fx_waiters_take(c->waiters, &c->buf, &c->cap);
   napi_value undefined, argv[2], fn;
   napi_get_undefined(env, &undefined);
+  napi_value first_error = NULL;
   for (size_t i = 0; i < n; i++) {
     wait_user *u = c->buf[i].user;
     napi_delete_reference(env, u->memory);
     pending_add(c, -1);
     napi_create_uint32(env, c->buf[i].id, &argv[0]);
     napi_create_int32(env, c->buf[i].code, &argv[1]);
-    if (napi_get_reference_value(env, c->callbacks[u->channel], &fn) == napi_ok && fn) {
-      napi_call_function(env, undefined, fn, 2, argv, NULL);
+    if (napi_get_reference_value(env, c->callbacks[u->channel], &fn) == napi_ok && fn &&
+        napi_call_function(env, undefined, fn, 2, argv, NULL) == napi_pending_exception) {
+      /* deliver the rest of the batch first; then let the first error surface */
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+      if (!first_error) first_error = e;
     }
     free(u);
   }
+  if (first_error) napi_throw(env, first_error);
 }
 
 static void drop_ref(void *user, void *arg) { free(user); /* the env takes its references along */ }
 
 static void teardown(void *arg) {
   async_ctx *c = arg;
+  napi_set_instance_data(c->env, NULL, NULL, NULL);  /* a late mapping finalizer finds none */
   fx_waiters_free(c->waiters, drop_ref, NULL);  /* joins the waiter threads first */
   napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
   free(c->buf);
@@ -204,6 +211,18 @@ static napi_value wait_async_init(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, argv)) return NULL;
   async_ctx *c = get_ctx(env);
   if (!c) {
+    int rc = fx_waitv_supported();
+    if (rc < 0) {
+      napi_value code, message, error;
+      napi_create_string_utf8(env, fx_errno_name(-rc), NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env,
+          rc == -ENOSYS ? "futex_waitv is not available (Linux 5.16 or newer is needed for async waits on the futex backend)"
+                        : "futex_waitv is refused here (a seccomp profile?): async waits on the futex backend cannot work",
+          NAPI_AUTO_LENGTH, &message);
+      napi_create_error(env, code, message, &error);
+      napi_throw(env, error);
+      return NULL;
+    }
     c = calloc(1, sizeof *c);
     if (!c) return throw_errno(env, ENOMEM, "waitAsyncInit");
     c->env = env;
@@ -282,6 +301,8 @@ static napi_value wait_async_cancel(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Only reached when nothing references the memory, so no pending wait watches it (each
+ * holds a reference), and waiter.c never reads a slot whose waits were cancelled. */
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   fx_mapping_release((fx_mapping *)hint);
 }
@@ -329,6 +350,21 @@ static napi_value unmap(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* threadExists(pid, tid) -> whether thread tid of process pid (0: of any process) exists,
+ * by tgkill/tkill with signal 0 */
+static napi_value thread_exists(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  int64_t pid, tid;
+  if (!arg_int(env, argv[0], "pid", 0, INT_MAX, &pid)) return NULL;
+  if (!arg_int(env, argv[1], "tid", 1, INT_MAX, &tid)) return NULL;
+  int rc = fx_thread_exists((int)pid, (int)tid);
+  if (rc < 0) return throw_errno(env, -rc, "tgkill");
+  napi_value out;
+  napi_get_boolean(env, rc, &out);
+  return out;
+}
+
 static napi_value gettid_(napi_env env, napi_callback_info info) {
   return make_int(env, fx_gettid());
 }
@@ -363,6 +399,7 @@ NAPI_MODULE_INIT() {
       {"munmap", unmap},         {"gettid", gettid_},       {"startTime", start_time},
       {"flock", flock_},         {"waitAsyncInit", wait_async_init},
       {"waitAsync", wait_async}, {"waitAsyncCancel", wait_async_cancel},
+      {"threadExists", thread_exists},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* futex.c: non-private futexes, so words in MAP_SHARED memory work across processes. */
-enum { FX_OK = 0, FX_NOT_EQUAL = 1, FX_TIMED_OUT = 2, FX_CLOSED = 3 };
+enum { FX_OK = 0, FX_NOT_EQUAL = 1, FX_TIMED_OUT = 2, FX_CLOSED = 3, FX_FAILED = 4 };
 int fx_futex_wait(uint32_t *word, uint32_t expected, double timeout_ms);
 int fx_futex_wake(uint32_t *word, int count);
 
@@ -20,6 +20,7 @@ void fx_mapping_release(fx_mapping *m);   /* the ArrayBuffer's finalizer */
 /* waiter.c: async waits, completed on waiter threads in futex_waitv(2). */
 typedef struct fx_waiters fx_waiters;
 typedef struct { uint32_t id; int code; void *user; } fx_completion;
+int fx_waitv_supported(void);  /* 0, or -ENOSYS / -EPERM */
 fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg);
 /* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure */
 int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user);
@@ -30,7 +31,8 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
 
 /* proc.c: identity and liveness of processes and threads. */
 int fx_gettid(void);
-int64_t fx_start_time(int pid, int tid);  /* clock ticks since boot of /proc/pid/task/tid */
+int64_t fx_start_time(int pid, int tid);  /* clock ticks since boot of /proc/pid/task/tid; -ESRCH for a zombie */
+int fx_thread_exists(int pid, int tid);    /* tgkill(pid, tid, 0): 1 exists, 0 not, -errno */
 int fx_flock(int fd, int op);             /* op: 0 unlock, 1 shared, 2 exclusive; | 4 non-blocking */
 
 const char *fx_errno_name(int err);

@@ -4,6 +4,7 @@
 #include "fastipc.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,24 @@ int64_t fx_start_time(int pid, int tid) {
   if (n <= 0) return n < 0 ? -e : -ESRCH;
   buf[n] = 0;
   char *p = strrchr(buf, ')');
-  if (!p) return -EINVAL;
+  if (!p || !p[1] || !p[2]) return -EINVAL;
+  if (p[2] == 'Z' || p[2] == 'X') return -ESRCH;  /* field 3: a zombie runs no more */
   p++;
   for (int field = 3; field < 22; field++) {  /* p sits on the space before field 3 */
     p = strchr(p + 1, ' ');
     if (!p) return -EINVAL;
   }
   return strtoll(p + 1, NULL, 10);
+}
+
+int fx_thread_exists(int pid, int tid) {
+  /* Signal 0 checks existence and permission without sending anything: ESRCH is "gone",
+   * EPERM is "there, but not ours"; unlike /proc, hidepid= does not hide it. */
+  long rc = pid > 0 ? syscall(SYS_tgkill, pid, tid, 0) : syscall(SYS_tkill, tid, 0);  /* pid 0: any process */
+  if (rc == 0) return 1;
+  if (errno == ESRCH) return 0;
+  if (errno == EPERM) return 1;
+  return -errno;
 }
 
 int fx_flock(int fd, int op) {

@@ -33,7 +33,7 @@
 #define SYS_futex_waitv 449
 #endif
 
-#define SLOTS_PER_THREAD (FUTEX_WAITV_MAX - 1)  /* one entry is the control word */
+#define SLOTS_PER_THREAD (FUTEX_WAITV_MAX - 1)  /* entry 0 is the control word */
 
 typedef struct wait_rec {
   uint32_t id;
@@ -106,6 +106,14 @@ static void complete_all(fx_waiters *w, slot *s, int code) {
   s->addr = NULL;
 }
 
+/* A slot leaves the vector without its word being read: after a cancel its memory may
+ * already be unmapped. If the kernel may have woken it, the wake is passed on (a wake on
+ * an unmapped address fails harmlessly with EFAULT). */
+static void drop_slot(slot *s, int maybe_woken) {
+  if (maybe_woken) syscall(SYS_futex, s->addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+  s->addr = NULL;
+}
+
 static void *run(void *arg) {
   wthread *t = arg;
   fx_waiters *w = t->owner;
@@ -113,15 +121,17 @@ static void *run(void *arg) {
   int index[FUTEX_WAITV_MAX];  /* vector entry -> slot */
   pthread_mutex_lock(&w->lock);
   while (!w->stopping) {
-    /* Compact: drop free slots (only this thread removes slots, under the lock). */
+    /* Compact: keep slots that have waits (only this thread removes slots, under the lock). */
     int n = 0;
     for (int i = 0; i < t->nslots; i++) {
       if (t->slots[i].addr && t->slots[i].waits) t->slots[n++] = t->slots[i];
-      else if (t->slots[i].addr) t->slots[i].addr = NULL;
     }
     t->nslots = n;
+    /* Entry 0 is the control word. futex_waitv returns only the highest index it woke,
+     * so every slot at an index <= the result may have been woken as well. */
+    v[0] = (struct futex_waitv){.val = load(&t->ctl), .uaddr = (uintptr_t)&t->ctl, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
+    int nv = 1;
     int64_t deadline = INT64_MAX;
-    int nv = 0;
     for (int i = 0; i < n; i++) {
       slot *s = &t->slots[i];
       v[nv] = (struct futex_waitv){.val = s->expected, .uaddr = (uintptr_t)s->addr, .flags = FUTEX_32};
@@ -129,23 +139,32 @@ static void *run(void *arg) {
       for (wait_rec *r = s->waits; r; r = r->next)
         if (r->deadline_ns < deadline) deadline = r->deadline_ns;
     }
-    v[nv] = (struct futex_waitv){.val = load(&t->ctl), .uaddr = (uintptr_t)&t->ctl, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG};
-    int ctl_entry = nv++;
     struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
     pthread_mutex_unlock(&w->lock);
 
     long ret = syscall(SYS_futex_waitv, v, nv, 0, deadline == INT64_MAX ? NULL : &ts, CLOCK_MONOTONIC);
+    int err = ret < 0 ? errno : 0;
 
     pthread_mutex_lock(&w->lock);
     if (w->stopping) break;
+    /* Anything but a wake, a changed value, a timeout or a signal: fail the waits rather
+     * than spin on the error (futex_waitv refused by seccomp, an address gone). */
+    int failed = ret < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR;
     int64_t now = now_ns();
-    /* Slots appended while we slept are not in this vector: only entries < ctl_entry. */
-    for (int e = 0; e < ctl_entry; e++) {
+    /* Slots appended while we slept are not in this vector: only entries < nv. */
+    for (int e = 1; e < nv; e++) {
       slot *s = &t->slots[index[e]];
       if (!s->addr) continue;                         /* closed meanwhile */
-      int woken = ret == e;
-      if (woken || load(s->addr) != s->expected) {
-        if (!s->waits && woken) syscall(SYS_futex, s->addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+      int maybe_woken = ret >= e;
+      if (!s->waits) {                                /* all cancelled: never read it */
+        drop_slot(s, maybe_woken);
+        continue;
+      }
+      if (failed) {
+        complete_all(w, s, FX_FAILED);
+        continue;
+      }
+      if (maybe_woken || load(s->addr) != s->expected) {
         complete_all(w, s, FX_OK);
         continue;
       }
@@ -166,6 +185,13 @@ static void *run(void *arg) {
   }
   pthread_mutex_unlock(&w->lock);
   return NULL;
+}
+
+int fx_waitv_supported(void) {
+  /* An empty vector is EINVAL where futex_waitv exists; ENOSYS before Linux 5.16, EPERM
+   * where a seccomp profile refuses it. */
+  if (syscall(SYS_futex_waitv, NULL, 0, 0, NULL, CLOCK_MONOTONIC) < 0 && errno != EINVAL) return -errno;
+  return 0;
 }
 
 fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
@@ -279,9 +305,13 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
   int any = 0;
   for (wthread *t = w->threads; t; t = t->next) {
     int mine = 0;
+    /* (also empty slots: their wait was cancelled, but the kernel may have woken them) */
     for (int i = 0; i < t->nslots; i++) {
       uintptr_t a = (uintptr_t)t->slots[i].addr;
       if (a >= lo && a < hi) {
+        /* The memory is still mapped: pass on a wake the slot may have absorbed, so a
+         * sleeper in another process never sleeps on with its condition true. */
+        syscall(SYS_futex, t->slots[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
         complete_all(w, &t->slots[i], FX_CLOSED);
         mine = any = 1;
       }
@@ -304,6 +334,10 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
     next = t->next;
     pthread_join(t->thread, NULL);
     for (int i = 0; i < t->nslots; i++) {
+      /* The thread (a worker, say) is going away with waits pending; any of them may have
+       * absorbed a wake meant to hand over a token or a lock: pass one on per word. The
+       * memory may already be gone; then the wake fails harmlessly with EFAULT. */
+      if (t->slots[i].addr) syscall(SYS_futex, t->slots[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
       for (wait_rec *r = t->slots[i].waits, *rn; r; r = rn) {
         rn = r->next;
         drop(r->user, arg);

@@ -6,31 +6,45 @@
 import { holdLoop } from './keepalive';
 import type { Backend, WaitResult } from './types';
 
+/**
+ * V8 cannot take back an Atomics.waitAsync: an aborted one stays in its waiter list until
+ * notified or timed out. So each is armed for at most SLICE_MS and re-armed while the
+ * wait goes on; an aborted one lingers for at most a slice, and a wake it takes then is
+ * passed on.
+ */
+const SLICE_MS = 1000;
+
 function waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult> {
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const r = Atomics.waitAsync(view, index, expected, timeout);
-  if (!r.async) return Promise.resolve(r.value);
+  const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+  const first = Atomics.waitAsync(view, index, expected, Math.min(timeout, SLICE_MS));
+  if (!first.async) return Promise.resolve(first.value);
   holdLoop(1);
   return new Promise<WaitResult>((resolve, reject) => {
     let done = false;
-    const onAbort = () => {
-      if (done) return;
-      done = true;
-      holdLoop(-1);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    r.value.then((result) => {
-      if (done) {
-        // Aborted, but V8 still counted this waiter in a notify: pass that wake on.
-        if (result === 'ok') Atomics.notify(view, index, 1);
-        return;
-      }
+    const finish = (settle: () => void) => {
       done = true;
       signal?.removeEventListener('abort', onAbort);
       holdLoop(-1);
-      resolve(result);
-    });
+      settle();
+    };
+    const onAbort = () => {
+      if (!done) finish(() => reject(signal!.reason));
+    };
+    const onSlice = (result: WaitResult) => {
+      if (done) {
+        // Aborted, but V8 counted this waiter in a notify: pass that wake on.
+        if (result === 'ok') Atomics.notify(view, index, 1);
+        return;
+      }
+      const left = deadline === Infinity ? SLICE_MS : Math.min(SLICE_MS, deadline - performance.now());
+      if (result !== 'timed-out' || left <= 0) return finish(() => resolve(result));
+      const next = Atomics.waitAsync(view, index, expected, left);
+      if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value)); // it changed meanwhile
+      next.value.then(onSlice);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    first.value.then(onSlice);
   });
 }
 
