@@ -12,7 +12,7 @@
  * | +12    | owner pid  | pid of the holder; advisory (liveness checks, display)         |
  * | +16    | owner start| start time of the holding thread, u64 clock ticks (lo, hi)    |
  * | +24    | owner tid  | the holder's tid again, written last: the record is the       |
- * |        |            | holder's only when this equals state's TID; 0 after unlock    |
+ * |        |            | holder's only when this equals state's TID                    |
  * | +28    | owner ns   | the holder's pid namespace (inode); ids of another namespace  |
  * |        |            | are never judged                                              |
  * | +32..63| reserved   | zero                                                          |
@@ -34,6 +34,9 @@
  *                                           are woken in turn
  *   takeover tid' -> tid | OWNER_DIED | WAITERS   the holder tid' is dead (below)
  *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
+ * The owner record is written after the CAS, and only when it is not already this
+ * thread's (the last holder's record stays in place): the fast path then is one CAS and
+ * two plain loads.
  * The owner record (+12..+27) is not cleared on unlock: it means something only while
  * TID is non-zero, and a releaser that cleared it after its releasing store could erase
  * the next owner's record (a defect of the Python package).
@@ -119,14 +122,7 @@ export class Mutex extends Primitive {
 
   /** Releases the lock. An Error unless the calling thread holds it. */
   unlock(): void {
-    const v = this.view;
-    if (v[OWNER_TID] === this.tid) {
-      // Invalidate the record before the releasing CAS: a later holder with a reused tid,
-      // not yet recorded, must not look like a dead one (see ownerIsDead).
-      v[OWNER_TID] = 0;
-      if (Atomics.compareExchange(v, STATE, this.tid, UNLOCKED) === this.tid) return;
-      Atomics.compareExchange(v, OWNER_TID, 0, this.tid); // not released here: restore it
-    }
+    if (Atomics.compareExchange(this.view, STATE, this.tid, UNLOCKED) === this.tid) return;
     this.unlockContended();
   }
 
@@ -252,6 +248,9 @@ export class Mutex extends Primitive {
 
   private recordOwner(): void {
     const v = this.view;
+    // The record is still ours when this thread was the last to hold the lock (the start
+    // time tells a reused tid apart): then nothing needs writing.
+    if (v[OWNER_TID] === this.tid && v[OWNER_START_LO] === this.startLo) return;
     v[OWNER_PID] = this.pid;
     v[OWNER_START_LO] = this.startLo;
     v[OWNER_START_HI] = this.startHi;
@@ -291,11 +290,20 @@ export class Mutex extends Primitive {
     const pid = v[OWNER_PID];
     const start = (v[OWNER_START_LO] >>> 0) + (v[OWNER_START_HI] >>> 0) * 2 ** 32;
     const ns = v[OWNER_NS];
-    if (before === tid && Atomics.load(v, OWNER_TID) === tid) return !isAlive(pid, tid, start, ns);
-    // The holder took the lock but its record is not (yet) there: killed in between, or
-    // just slow. After STALE_MS, judge by whether a thread with that tid exists at all.
+    const consistent = before === tid && Atomics.load(v, OWNER_TID) === tid;
+    if (consistent && isAlive(pid, tid, start, ns)) return false;
     if (this.staleSince === 0) this.staleSince = now;
-    return now - this.staleSince >= STALE_MS && !threadExists(tid);
+    const stale = now - this.staleSince >= STALE_MS;
+    if (consistent) {
+      // The recorded thread is gone. If no thread has that tid, the holder is gone. If one
+      // does, either the holder died and its tid went to another thread, or the holder is
+      // a new thread that reuses the tid of a dead one before it, and has not yet written
+      // its record over its predecessor's: give that STALE_MS to happen.
+      return !threadExists(tid) || stale;
+    }
+    // No record of this holder (yet): it was killed between its CAS and its stores, or is
+    // just slow. After STALE_MS, judge by whether a thread with that tid exists at all.
+    return stale && !threadExists(tid);
   }
 
   private heldByMe(state: number): boolean {
