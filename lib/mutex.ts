@@ -56,7 +56,7 @@ import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type As
 import { closedError, codedError } from './errors';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
-import { initialSpin, spinFailed, spinSucceeded } from './spin';
+import { Spinner } from './spin';
 
 /** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
 export const MUTEX_WORDS = { STATE: 2, OWNER_PID: 3, OWNER_START_LO: 4, OWNER_START_HI: 5, OWNER_TID: 6, OWNER_NS: 7 } as const;
@@ -83,7 +83,7 @@ export class Mutex extends Primitive {
   private readonly startLo: number;
   private readonly startHi: number;
   private readonly ns: number;
-  private spin = initialSpin();
+  private readonly spinner = new Spinner();
   /** The last state whose owner we checked, when, and since when its record was stale. */
   private checkedState = 0;
   private checkedAt = 0;
@@ -325,20 +325,20 @@ export class Mutex extends Primitive {
     let state = Atomics.load(v, STATE);
     if (this.heldByMe(state)) throw this.recursion('lock');
 
-    // Spin while the lock is held by a running thread and nobody sleeps yet.
-    for (let i = 0; i < this.spin; i++) {
+    // Spin while the lock is held (see lib/spin.ts); taking it from under sleepers is
+    // fine: the one that unlock() woke finds it taken and sets WAITERS again.
+    for (let i = remaining(deadline) > 0 ? this.spinner.budget() : 0; i > 0; i--) {
       if (state === UNLOCKED) {
         state = Atomics.compareExchange(v, STATE, UNLOCKED, this.tid);
         if (state === UNLOCKED) {
-          this.spin = spinSucceeded(this.spin);
+          this.spinner.succeeded();
           this.recordOwner();
           return true;
         }
       }
-      if (state & WAITERS) break;
       state = Atomics.load(v, STATE);
     }
-    this.spin = spinFailed(this.spin);
+    if (remaining(deadline) > 0) this.spinner.failed();
 
     for (;;) {
       const acquired = this.tryAfterSleep(state);

@@ -26,7 +26,7 @@ import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, type As
 import { closedError } from './errors';
 import type { Memory } from './memory';
 import { Primitive } from './primitive';
-import { initialSpin, spinFailed, spinSucceeded } from './spin';
+import { Spinner } from './spin';
 import { checkInteger, checkOptions } from './validate';
 
 /** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
@@ -44,7 +44,7 @@ export interface SemaphoreOptions extends PrimitiveOptions {
 export class Semaphore extends Primitive {
   static readonly BYTES = 64 as const;
   static readonly MAX = SEMAPHORE_MAX;
-  private spin = initialSpin();
+  private readonly spinner = new Spinner();
 
   constructor(memory: Memory, byteOffset = 0, options?: SemaphoreOptions) {
     const opts = checkOptions<SemaphoreOptions>(options);
@@ -130,15 +130,15 @@ export class Semaphore extends Primitive {
 
   private waitContended(deadline: number): boolean {
     const v = this.view;
-    for (let i = 0; i < this.spin; i++) {
-      if (this.tryWait()) {
-        this.spin = spinSucceeded(this.spin);
+    if (remaining(deadline) === 0) return this.tryWait(); // timeout 0: never sleep, nor spin
+    for (let i = this.spinner.budget(); i > 0; i--) {
+      if (Atomics.load(v, COUNT) > 0 && this.tryWait()) {
+        this.spinner.succeeded();
         return true;
       }
     }
-    this.spin = spinFailed(this.spin);
+    this.spinner.failed();
     if (this.tryWait()) return true;
-    if (remaining(deadline) === 0) return false;
 
     this.addSleeper(SLEEPERS);
     for (;;) {

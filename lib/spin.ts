@@ -1,25 +1,39 @@
 /**
- * Adaptive spinning, per handle (so per thread). A waiter first re-checks its condition
- * up to `limit` times before it sleeps. On 2 cores with both parties running, a handoff
- * found by spinning costs ~0.1 µs against ~10 µs for a futex sleep and wake; but when
- * both parties share one core the holder cannot run while we spin, so spinning only
- * burns its time. Hence: a spin that succeeds doubles the limit (up to MAX); one that
- * fails halves it (down to MIN). Pinned to one core the limit sinks to MIN within a few
- * waits; it keeps MIN > 0 so that it can find out when spinning pays again.
+ * Adaptive spinning, per handle (so per thread). Before it sleeps, a waiter looks at its
+ * condition up to `budget()` times. On 2 cores with both parties running, a handoff found
+ * by spinning costs ~0.1 µs against ~10-20 µs for a futex sleep and wake, and a ping-pong
+ * stays in that fast regime only if a spin outlasts the peer's own wake-up. But when both
+ * parties share one core the holder cannot run while we spin, so spinning only burns its
+ * time.
+ *
+ * So: no spinning at all where this process may run on one CPU only (taskset, cgroups:
+ * os.availableParallelism() follows the affinity mask). Elsewhere a spin that succeeds
+ * restores the full budget (SPIN_MAX looks, some tens of µs); one that fails halves it,
+ * down to SPIN_MIN; and every PROBE_EVERY-th wait spins the full budget again, to find
+ * out when spinning pays once more (at most a few µs a wait on average when it never does).
  */
 import os from 'node:os';
 
-export const SPIN_MAX = 256;
-export const SPIN_MIN = 4;
+export const SPIN_MAX = 4096;
+export const SPIN_MIN = 16;
+const PROBE_EVERY = 16;
+const MULTI_CORE = os.availableParallelism() > 1;
 
-export function initialSpin(): number {
-  return os.availableParallelism() > 1 ? SPIN_MAX / 4 : SPIN_MIN;
-}
+export class Spinner {
+  private limit = MULTI_CORE ? SPIN_MAX : 0;
+  private waits = 0;
 
-export function spinSucceeded(limit: number): number {
-  return limit >= SPIN_MAX / 2 ? SPIN_MAX : limit * 2;
-}
+  /** How many looks before sleeping, this time. */
+  budget(): number {
+    if (this.limit < SPIN_MAX && MULTI_CORE && ++this.waits % PROBE_EVERY === 0) return SPIN_MAX;
+    return this.limit;
+  }
 
-export function spinFailed(limit: number): number {
-  return limit <= SPIN_MIN * 2 ? SPIN_MIN : limit >> 1;
+  succeeded(): void {
+    this.limit = SPIN_MAX;
+  }
+
+  failed(): void {
+    if (MULTI_CORE) this.limit = this.limit > SPIN_MIN * 2 ? this.limit >> 1 : SPIN_MIN;
+  }
 }
