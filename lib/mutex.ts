@@ -401,7 +401,6 @@ export class Mutex extends Primitive {
           : `Mutex.unlock(): the mutex is held by thread ${state & TID_MASK} of pid ${this.view[OWNER_PID]}, not by the calling thread`,
       );
     }
-    this.view[OWNER_TID] = 0;
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 }

@@ -35,6 +35,7 @@ const { COUNT, SLEEPERS } = SEMAPHORE_WORDS;
 export const SEMAPHORE_MAX = 2 ** 31 - 1;
 /** Longest sleep before a waiter looks at the count again (see waitContended). */
 const RECHECK_MS = 200;
+const ASYNC_RECHECK_MS = () => 4000 + Math.random() * 2000;
 
 export interface SemaphoreOptions extends PrimitiveOptions {
   /** Tokens of a new semaphore (default 0); ignored when attaching to an existing one. */
@@ -107,7 +108,9 @@ export class Semaphore extends Primitive {
         const left = remaining(deadline);
         if (left === 0) break;
         const count = Atomics.load(v, COUNT);
-        if (count <= 0) await this.impl.waitAsync(v, COUNT, count, Math.min(left, RECHECK_MS), signal);
+        // (async waits look again far less often than sync ones: a thousand pending waits
+        // that all woke every 200 ms would shake the event loop)
+        if (count <= 0) await this.impl.waitAsync(v, COUNT, count, Math.min(left, ASYNC_RECHECK_MS()), signal);
       }
     } catch (err) {
       if (this.memoryClosed) throw closedError(); // leave the (gone) memory alone

@@ -8,16 +8,18 @@ import type { Backend, WaitResult } from './types';
 
 /**
  * V8 cannot take back an Atomics.waitAsync: an aborted one stays in its waiter list until
- * notified or timed out. So each is armed for at most SLICE_MS and re-armed while the
- * wait goes on; an aborted one lingers for at most a slice, and a wake it takes then is
- * passed on.
+ * notified or timed out. So each is armed for at most a slice of 4 to 6 s (spread, so
+ * that a thousand waits started together do not all re-arm in the same tick) and re-armed
+ * while the wait goes on; an aborted one lingers for at most a slice, and a wake it takes
+ * then is passed on.
  */
-const SLICE_MS = 1000;
+const sliceMs = () => 4000 + Math.random() * 2000;
 
 function waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
-  const first = Atomics.waitAsync(view, index, expected, Math.min(timeout, SLICE_MS));
+  const slice = sliceMs();
+  const first = Atomics.waitAsync(view, index, expected, Math.min(timeout, slice));
   if (!first.async) return Promise.resolve(first.value);
   holdLoop(1);
   return new Promise<WaitResult>((resolve, reject) => {
@@ -37,7 +39,7 @@ function waitAsync(view: Int32Array, index: number, expected: number, timeout: n
         if (result === 'ok') Atomics.notify(view, index, 1);
         return;
       }
-      const left = deadline === Infinity ? SLICE_MS : Math.min(SLICE_MS, deadline - performance.now());
+      const left = deadline === Infinity ? slice : Math.min(slice, deadline - performance.now());
       if (result !== 'timed-out' || left <= 0) return finish(() => resolve(result));
       const next = Atomics.waitAsync(view, index, expected, left);
       if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value)); // it changed meanwhile
