@@ -129,17 +129,17 @@ describe.each(variants)('async contract: $name', (variant) => {
     expect(await ev.waitAsync()).toBe(true);
   });
 
-  test('lockAsync resolves when a worker releases; tasks of one thread queue up', async () => {
+  test(`lockAsync resolves when ${variant.crossProcess ? 'another process' : 'a worker'} releases; tasks of one thread queue up`, async () => {
     const m = new Mutex(s.memory, 0, opts());
     const held = new AtomicU32(s.memory, 68);
     const go = new FutexWord(s.memory, 64, opts());
-    const holder = inWorker({ task: 'holdMutex', memory: s.spec, backend: s.backend });
+    const holder = (variant.crossProcess ? inProcess : inWorker)({ task: 'holdMutex', memory: s.spec, backend: s.backend });
     await until(() => held.load() === 1, 10000, 'the holder');
     const got = m.lockAsync();
     go.store(1);
     go.wake(Infinity);
     expect(await got).toBe(true);
-    expect(m.ownerPid).toBe(process.pid);
+    expect(m.ownerPid).toBe(process.pid); // this thread resolved it, this thread owns it
     const second = m.lockAsync(); // another task of this thread waits for the first
     let secondDone = false;
     void second.then(() => (secondDone = true));

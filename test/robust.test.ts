@@ -86,12 +86,14 @@ test('a holder that is a zombie (killed, not yet reaped) is recognised as dead',
 const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p));
 (process.getuid?.() === 0 && unshare ? test : test.skip)('a live holder in another pid namespace is never taken over', async () => {
   const name = uniqueName('pidns');
-  const holder = spawn(unshare!, ['--pid', '--fork', '--mount-proc', process.execPath, '--input-type=module', '-e', `
+  // --kill-child: the holder (pid 1 of the new namespace) dies with unshare; detached: its
+  // own process group, so the finally below can end the whole group.
+  const holder = spawn(unshare!, ['--pid', '--fork', '--kill-child', '--mount-proc', process.execPath, '--input-type=module', '-e', `
     import { NamedMutex } from ${JSON.stringify(path.join(DIST, 'index.mjs'))};
     const m = new NamedMutex(${JSON.stringify(name)});
     m.lock();
     console.log('locked ' + process.pid);
-    setTimeout(() => { m.unlock(); m.close(); }, 60000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
   let out = '';
   holder.stdout!.on('data', (d) => (out += d));
   try {
@@ -101,8 +103,8 @@ const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p
     expect(m.recovered).toBe(false);
     m.close();
   } finally {
-    holder.kill('SIGKILL');
-    await new Promise((r) => holder.once('exit', r));
+    process.kill(-holder.pid!, 'SIGKILL');
+    await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
     fs.rmSync(`/dev/shm/fastipc-mutex.${name}`, { force: true });
   }
 });
