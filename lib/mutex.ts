@@ -241,9 +241,9 @@ export class Mutex extends Primitive {
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
-  /** Whether the calling thread holds the lock. */
-  protected heldByCaller(): boolean {
-    return this.heldByMe(Atomics.load(this.view, STATE));
+  /** @internal Before the memory is closed (NamedMutex#close): a lock this thread holds is released. */
+  protected releaseMemory(): void {
+    if (this.heldByMe(Atomics.load(this.view, STATE))) this.unlock();
   }
 
   private recordOwner(): void {

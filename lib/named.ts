@@ -67,7 +67,7 @@ export class NamedMutex extends Mutex implements Disposable {
    */
   close(): void {
     if (this.shm.closed) return;
-    if (this.heldByCaller()) this.unlock();
+    this.releaseMemory();
     this.shm.close();
   }
 

@@ -46,6 +46,12 @@ export abstract class Primitive {
   }
 
   /**
+   * @internal Called by the Named helpers' close() before the memory is unmapped: leave
+   * the shared state as if this handle had never been used (each primitive says how).
+   */
+  protected abstract releaseMemory(): void;
+
+  /**
    * Before the memory goes: uncount the sleepers of waits still pending through this
    * handle, which will end with ERR_FASTIPC_CLOSED without touching the memory again.
    */
