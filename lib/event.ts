@@ -96,7 +96,7 @@ export class Event extends Primitive {
   }
 
   /** @internal Before the memory is closed under pending async waits (NamedEvent#close). */
-  protected releaseMemory(): void {
+  protected releaseMemory(_lastInThread: boolean): void {
     this.dropSleepers(SLEEPERS);
   }
 

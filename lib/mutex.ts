@@ -186,6 +186,7 @@ export class Mutex extends Primitive {
         this.leaveWithoutLock();
         throw err;
       }
+      if (this.memoryClosed) throw closedError();
       if (result === 'timed-out' && this.takeOverIfDead(Atomics.load(v, STATE), true)) return true;
       state = Atomics.load(v, STATE);
     }
@@ -241,21 +242,27 @@ export class Mutex extends Primitive {
     if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
-  /** @internal Before the memory is closed (NamedMutex#close): a lock this thread holds is released. */
-  protected releaseMemory(): void {
-    if (this.heldByMe(Atomics.load(this.view, STATE))) this.unlock();
+  /**
+   * @internal Before the memory is closed (NamedMutex#close): a lock this thread holds is
+   * released, if no other handle of this thread is left to release it (ownership is the
+   * thread's, so two handles of one thread cannot be told apart).
+   */
+  protected releaseMemory(lastInThread: boolean): void {
+    if (lastInThread && this.heldByMe(Atomics.load(this.view, STATE))) this.unlock();
   }
 
   private recordOwner(): void {
     const v = this.view;
-    // The record is still ours when this thread was the last to hold the lock (the start
-    // time tells a reused tid apart): then nothing needs writing.
-    if (v[OWNER_TID] === this.tid && v[OWNER_START_LO] === this.startLo) return;
+    // The record is still ours when this thread was the last to hold the lock: then
+    // nothing needs writing. (A writer killed halfway leaves the tid at 0, below, so a
+    // half-written record never passes for ours.)
+    if (v[OWNER_TID] === this.tid && v[OWNER_START_LO] === this.startLo && v[OWNER_PID] === this.pid && v[OWNER_START_HI] === this.startHi) return;
+    Atomics.store(v, OWNER_TID, 0); // invalid while the fields change
     v[OWNER_PID] = this.pid;
     v[OWNER_START_LO] = this.startLo;
     v[OWNER_START_HI] = this.startHi;
     v[OWNER_NS] = this.ns;
-    v[OWNER_TID] = this.tid;
+    Atomics.store(v, OWNER_TID, this.tid);
   }
 
   /**
@@ -291,7 +298,10 @@ export class Mutex extends Primitive {
     const start = (v[OWNER_START_LO] >>> 0) + (v[OWNER_START_HI] >>> 0) * 2 ** 32;
     const ns = v[OWNER_NS];
     const consistent = before === tid && Atomics.load(v, OWNER_TID) === tid;
-    if (consistent && isAlive(pid, tid, start, ns)) return false;
+    if (consistent && isAlive(pid, tid, start, ns)) {
+      this.staleSince = 0; // a later stale record of the same state gets its full grace
+      return false;
+    }
     if (this.staleSince === 0) this.staleSince = now;
     const stale = now - this.staleSince >= STALE_MS;
     if (consistent) {

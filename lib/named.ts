@@ -62,12 +62,13 @@ export class NamedMutex extends Mutex implements Disposable {
   }
 
   /**
-   * Closes this handle; a lock this thread still holds through it is released first
-   * (as closing a file releases its locks). Idempotent; afterwards every method throws.
+   * Closes this handle. A lock this thread still holds is released first when this is
+   * the thread's last handle on the mutex (as closing a file releases its locks).
+   * Idempotent; afterwards every method throws.
    */
   close(): void {
     if (this.shm.closed) return;
-    this.releaseMemory();
+    this.releaseMemory(this.shm.threadHandles === 1);
     this.shm.close();
   }
 
@@ -100,7 +101,7 @@ export class NamedSemaphore extends Semaphore implements Disposable {
 
   close(): void {
     if (this.shm.closed) return;
-    this.releaseMemory();
+    this.releaseMemory(this.shm.threadHandles === 1);
     this.shm.close();
   }
 
@@ -130,7 +131,7 @@ export class NamedEvent extends Event implements Disposable {
 
   close(): void {
     if (this.shm.closed) return;
-    this.releaseMemory();
+    this.releaseMemory(this.shm.threadHandles === 1);
     this.shm.close();
   }
 

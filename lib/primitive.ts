@@ -48,8 +48,9 @@ export abstract class Primitive {
   /**
    * @internal Called by the Named helpers' close() before the memory is unmapped: leave
    * the shared state as if this handle had never been used (each primitive says how).
+   * `lastInThread`: no other handle of this thread has the segment open.
    */
-  protected abstract releaseMemory(): void;
+  protected abstract releaseMemory(lastInThread: boolean): void;
 
   /**
    * Before the memory goes: uncount the sleepers of waits still pending through this

@@ -141,5 +141,5 @@ export function forget(file: string): void {
 
 /** The distinct live processes among `regs`. */
 export function processCount(regs: Registration[]): number {
-  return new Set(regs.map((r) => r.pid)).size;
+  return new Set(regs.map((r) => `${r.ns}:${r.pid}`)).size; // pids repeat across pid namespaces
 }

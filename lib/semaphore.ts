@@ -122,7 +122,7 @@ export class Semaphore extends Primitive {
   }
 
   /** @internal Before the memory is closed under pending async waits (NamedSemaphore#close). */
-  protected releaseMemory(): void {
+  protected releaseMemory(_lastInThread: boolean): void {
     this.dropSleepers(SLEEPERS);
   }
 

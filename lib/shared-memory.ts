@@ -151,6 +151,11 @@ export class SharedMemory implements Disposable {
     return this.mapping === null;
   }
 
+  /** @internal How many open handles this thread (this copy of the library) has on the segment. */
+  get threadHandles(): number {
+    return open.get(`${this.file}@${this.ino}`)?.size ?? 0;
+  }
+
   /** Live processes that have the segment open (dead registrations are swept first). */
   get processCount(): number {
     this.mapped();

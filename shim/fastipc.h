@@ -19,7 +19,7 @@ void fx_mapping_release(fx_mapping *m);   /* the ArrayBuffer's finalizer */
 
 /* waiter.c: async waits, completed on waiter threads in futex_waitv(2). */
 typedef struct fx_waiters fx_waiters;
-typedef struct { uint32_t id; int code; void *user; } fx_completion;
+typedef struct { uint32_t id; int code; void *user; uint32_t *addr; } fx_completion;
 int fx_waitv_supported(void);  /* 0, or -ENOSYS / -EPERM */
 fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg);
 /* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure */

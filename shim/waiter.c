@@ -37,6 +37,7 @@
 
 typedef struct wait_rec {
   uint32_t id;
+  uint32_t *addr;               /* the word (for passing on a wake it took) */
   int64_t deadline_ns;          /* CLOCK_MONOTONIC; INT64_MAX = none */
   void *user;
   struct wait_rec *next;
@@ -52,6 +53,9 @@ typedef struct wthread {
   fx_waiters *owner;
   pthread_t thread;
   uint32_t ctl;                 /* bumped to make the thread rebuild its vector */
+  int in_wait;                  /* inside futex_waitv (set and cleared under the lock) */
+  uint64_t rounds;              /* returns from futex_waitv processed */
+  int retries;                  /* consecutive futex_waitv failures */
   int nslots;
   slot slots[SLOTS_PER_THREAD];
   struct wthread *next;
@@ -59,6 +63,7 @@ typedef struct wthread {
 
 struct fx_waiters {
   pthread_mutex_t lock;
+  pthread_cond_t round_done;    /* a waiter thread finished a round (close_range waits) */
   wthread *threads;
   int stopping;
   fx_completion *done;          /* completions not yet taken by the JS thread */
@@ -92,7 +97,7 @@ static int complete(fx_waiters *w, wait_rec *r, int code) {
     w->done = d;
     w->capdone = cap;
   }
-  w->done[w->ndone++] = (fx_completion){.id = r->id, .code = code, .user = r->user};
+  w->done[w->ndone++] = (fx_completion){.id = r->id, .code = code, .user = r->user, .addr = r->addr};
   free(r);
   return 0;
 }
@@ -140,31 +145,48 @@ static void *run(void *arg) {
         if (r->deadline_ns < deadline) deadline = r->deadline_ns;
     }
     struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+    t->in_wait = 1;
     pthread_mutex_unlock(&w->lock);
 
     long ret = syscall(SYS_futex_waitv, v, nv, 0, deadline == INT64_MAX ? NULL : &ts, CLOCK_MONOTONIC);
     int err = ret < 0 ? errno : 0;
 
     pthread_mutex_lock(&w->lock);
+    t->in_wait = 0;
+    t->rounds++;
+    pthread_cond_broadcast(&w->round_done);
     if (w->stopping) break;
-    /* Anything but a wake, a changed value, a timeout or a signal: fail the waits rather
-     * than spin on the error (futex_waitv refused by seccomp, an address gone). */
+    /* Anything but a wake, a changed value, a timeout or a signal is an error. An EFAULT,
+     * or any error after the vector changed under us (a segment closed between our
+     * unlock and the syscall), just means: rebuild. Others (futex_waitv refused, say)
+     * fail the waits after a few tries rather than spin on them. */
     int failed = ret < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR;
+    if (failed && (err == EFAULT || load(&t->ctl) != v[0].val) && t->retries < 16) failed = 0;
+    t->retries = ret < 0 && err != EAGAIN && err != ETIMEDOUT && err != EINTR ? t->retries + 1 : 0;
     int64_t now = now_ns();
-    /* Slots appended while we slept are not in this vector: only entries < nv. */
+    /* Slots appended while we slept are not in this vector: only entries < nv. The kernel
+     * reports only the highest index it woke: entry `ret` was woken for sure; a lower
+     * entry may have been too, but all the primitives change their word before they wake,
+     * so a changed word stands for its wake (a raw FutexWord wake that changes nothing may
+     * be missed: the README says so). */
     for (int e = 1; e < nv; e++) {
       slot *s = &t->slots[index[e]];
-      if (!s->addr) continue;                         /* closed meanwhile */
-      int maybe_woken = ret >= e;
+      int woken = ret == e;
+      if (!s->addr) {
+        /* Closed while we slept (close_range waits for this round, so the memory is still
+         * mapped): a wake we took for it must go on to another sleeper. */
+        if (woken) syscall(SYS_futex, (uint32_t *)(uintptr_t)v[e].uaddr, FUTEX_WAKE, 1, NULL, NULL, 0);
+        continue;
+      }
       if (!s->waits) {                                /* all cancelled: never read it */
-        drop_slot(s, maybe_woken);
+        drop_slot(s, ret >= e);
         continue;
       }
       if (failed) {
         complete_all(w, s, FX_FAILED);
         continue;
       }
-      if (maybe_woken || load(s->addr) != s->expected) {
+      if (woken || load(s->addr) != s->expected) {
         complete_all(w, s, FX_OK);
         continue;
       }
@@ -198,6 +220,7 @@ fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
   fx_waiters *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->round_done, NULL);
   w->notify = notify;
   w->notify_arg = arg;
   return w;
@@ -208,6 +231,7 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
   if (!r) return -ENOMEM;
   r->id = id;
   r->user = user;
+  r->addr = addr;
   r->deadline_ns = INT64_MAX;
   if (!(timeout_ms >= 0)) timeout_ms = 0;
   if (!isinf(timeout_ms) && timeout_ms < 1e12) r->deadline_ns = now_ns() + (int64_t)(timeout_ms * 1e6);
@@ -303,6 +327,12 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
   uintptr_t lo = (uintptr_t)base, hi = lo + len;
   pthread_mutex_lock(&w->lock);
   int any = 0;
+  /* Waits that completed but have not reached JavaScript yet: if one took a wake, that
+   * wake must go on before the memory goes. */
+  for (size_t i = 0; i < w->ndone; i++) {
+    uintptr_t a = (uintptr_t)w->done[i].addr;
+    if (a >= lo && a < hi && w->done[i].code == FX_OK) syscall(SYS_futex, w->done[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
   for (wthread *t = w->threads; t; t = t->next) {
     int mine = 0;
     /* (also empty slots: their wait was cancelled, but the kernel may have woken them) */
@@ -316,7 +346,12 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
         mine = any = 1;
       }
     }
-    if (mine) bump(t);
+    if (!mine) continue;
+    bump(t);
+    /* Until the thread leaves futex_waitv, its kernel entry for the word can still take
+     * a wake: wait for that round to end (it passes such a wake on, see run()). */
+    uint64_t round = t->rounds;
+    while (t->in_wait && t->rounds == round && !w->stopping) pthread_cond_wait(&w->round_done, &w->lock);
   }
   if (any && w->ndone && !w->notified) {
     w->notified = 1;
@@ -346,8 +381,12 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
     }
     free(t);
   }
-  for (size_t i = 0; i < w->ndone; i++) drop(w->done[i].user, arg);
+  for (size_t i = 0; i < w->ndone; i++) {
+    if (w->done[i].code == FX_OK) syscall(SYS_futex, w->done[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+    drop(w->done[i].user, arg);
+  }
   free(w->done);
   pthread_mutex_destroy(&w->lock);
+  pthread_cond_destroy(&w->round_done);
   free(w);
 }

@@ -1,7 +1,7 @@
 // NamedMutex, NamedSemaphore, NamedEvent across processes, namespaces, close.
 import fs from 'node:fs';
 import { NamedEvent, NamedMutex, NamedSemaphore, SharedMemory } from '../lib';
-import { inProcess, killAll, leftSegments, removeSegments, uniqueName } from './helpers';
+import { inProcess, inWorker, killAll, leftSegments, removeSegments, uniqueName } from './helpers';
 
 afterAll(async () => {
   await killAll();
@@ -48,14 +48,17 @@ test('initial applies only on creation; attaching never resets', () => {
   b.close();
 });
 
-test('after close every method throws and nothing crashes; close releases a held lock', () => {
+test('after close every method throws and nothing crashes; a thread\'s last close releases its lock', async () => {
   const name = uniqueName('closed');
   const m = new NamedMutex(name);
   const other = new NamedMutex(name);
   m.lock();
   m.close();
   m.close(); // idempotent
-  expect(other.tryLock()).toBe(true); // m's close released it
+  expect(other.isLocked).toBe(true); // this thread still has a handle: the lock stays
+  other.unlock();
+  expect(await inWorker({ task: 'namedLockClose', name, memory: null })).toBe('closed');
+  expect(other.tryLock()).toBe(true); // the worker's last close released its lock
   other.unlock();
   for (const call of [() => m.lock(), () => m.tryLock(), () => m.unlock(), () => m.isLocked, () => m.processCount]) {
     expect(call).toThrow(Error);

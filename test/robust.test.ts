@@ -108,3 +108,34 @@ const unshare = ['/usr/bin/unshare', '/bin/unshare'].find((p) => fs.existsSync(p
     fs.rmSync(`/dev/shm/fastipc-mutex.${name}`, { force: true });
   }
 });
+
+test('a record left half-written by a killed locker does not make the next holder a stranger to its own lock', async () => {
+  const sab = new SharedArrayBuffer(128);
+  const m = new Mutex(sab, 0);
+  m.lock();
+  m.unlock(); // the owner record is this thread's
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.once('exit', r)); // a thread id that no longer runs
+  const v = new Int32Array(sab, 0, 16);
+  Atomics.store(v, 2, child.pid!); // a locker took the lock ...
+  v[3] = child.pid!; // ... wrote its pid, and died before the rest of its record
+  expect(m.lock({ timeout: 5000 })).toBe(true);
+  expect(m.recovered).toBe(true);
+  expect(m.ownerPid).toBe(process.pid);
+  m.unlock(); // the holder knows its lock
+  expect(m.isLocked).toBe(false);
+});
+
+test('a lockAsync pending when its Named handle closes rejects with ERR_FASTIPC_CLOSED', async () => {
+  const name = uniqueName('lockclose');
+  const holder = new NamedMutex(name);
+  const waiter = new NamedMutex(name);
+  holder.lock();
+  const pending = waiter.lockAsync();
+  await new Promise((r) => setTimeout(r, 20));
+  waiter.close();
+  await expect(pending).rejects.toMatchObject({ code: 'ERR_FASTIPC_CLOSED' });
+  holder.unlock();
+  holder.close();
+  expect(leftSegments()).toEqual([]);
+});
