@@ -71,6 +71,14 @@ if (process.argv[2] === '--child') {
     process.exit(2);
   }
 
+  // The benches keep their PID registrations in a folder of their own (inherited by every
+  // bench process), removed at the end, unless FASTIPC_PID_DIR says where.
+  const ownPidDir = process.env.FASTIPC_PID_DIR ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-bench-'));
+  if (ownPidDir) {
+    process.env.FASTIPC_PID_DIR = ownPidDir;
+    process.on('exit', () => fs.rmSync(ownPidDir, { recursive: true, force: true }));
+  }
+
   const TIMEOUT = envNumber('BENCH_TIMEOUT', 600); // seconds per bench
   let current = null;
   const killGroup = (child, sig) => {

@@ -451,6 +451,11 @@ function rowLine(r: Row): string {
 export async function runDemo(entry: string, print: (text: string) => void, warn: (text: string) => void): Promise<number> {
   const started = Date.now();
   const tag = `demo-${process.pid}`;
+  // Unless told otherwise, the demo keeps its PID registrations in a folder of its own
+  // (its workers and processes inherit the variable) and removes it at the end, so that
+  // it leaves nothing behind, not even the per-user /dev/shm/fastipc-<uid>.
+  const ownPidDir = process.env.FASTIPC_PID_DIR ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-demo-'));
+  if (ownPidDir) process.env.FASTIPC_PID_DIR = ownPidDir;
   const p = new Participants(entry);
   const rows: Row[] = [];
   let interrupted = false;
@@ -497,6 +502,10 @@ export async function runDemo(entry: string, print: (text: string) => void, warn
     await p.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  if (ownPidDir) {
+    fs.rmSync(ownPidDir, { recursive: true, force: true });
+    delete process.env.FASTIPC_PID_DIR;
   }
 
   // Every close above was the last one, so each segment should be gone already.
