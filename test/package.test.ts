@@ -73,7 +73,9 @@ interface Exit {
 }
 
 function start(file: string, args: string[]): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, [file, ...args], { cwd: project, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // (the children register in the tests' PID directory, not in the user's /dev/shm/fastipc-<uid>)
+  const env = { ...cleanEnv(), FASTIPC_PID_DIR: process.env.FASTIPC_PID_DIR };
+  const child = spawn(process.execPath, [file, ...args], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
