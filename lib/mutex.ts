@@ -62,6 +62,15 @@ import { Spinner } from './spin';
 export const MUTEX_WORDS = { STATE: 2, OWNER_PID: 3, OWNER_START_LO: 4, OWNER_START_HI: 5, OWNER_TID: 6, OWNER_NS: 7 } as const;
 const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID, OWNER_NS } = MUTEX_WORDS;
 
+/**
+ * The mutex spins for far less than a semaphore (lib/spin.ts): a lock guards short
+ * critical sections, and two threads that both keep spinning on its cache line slow each
+ * other down. Measured (bench/mutex.bench.mjs, 2 workers and 2 processes x 1 M
+ * lock/increment/unlock against a bare 3-state mutex that spins 100 times): 0.5-0.8x in
+ * six runs with 4096 looks; with short spins 0.55-1.27x (these runs are very noisy).
+ */
+const MUTEX_SPIN_MAX = 100;
+
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
 /** How long an inconsistent owner record is given to become consistent. */
@@ -83,7 +92,7 @@ export class Mutex extends Primitive {
   private readonly startLo: number;
   private readonly startHi: number;
   private readonly ns: number;
-  private readonly spinner = new Spinner();
+  private readonly spinner = new Spinner(MUTEX_SPIN_MAX);
   /** The last state whose owner we checked, when, and since when its record was stale. */
   private checkedState = 0;
   private checkedAt = 0;

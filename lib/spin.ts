@@ -8,9 +8,10 @@
  *
  * So: no spinning at all where this process may run on one CPU only (taskset, cgroups:
  * os.availableParallelism() follows the affinity mask). Elsewhere a spin that succeeds
- * restores the full budget (SPIN_MAX looks, some tens of µs); one that fails halves it,
- * down to SPIN_MIN; and every PROBE_EVERY-th wait spins the full budget again, to find
- * out when spinning pays once more (at most a few µs a wait on average when it never does).
+ * restores the full budget (by default SPIN_MAX looks, some tens of µs; the Mutex uses
+ * less); one that fails halves it, down to SPIN_MIN; and every PROBE_EVERY-th wait spins
+ * the full budget again, to find out when spinning pays once more (at most a few µs a
+ * wait on average when it never does).
  */
 import os from 'node:os';
 
@@ -20,20 +21,24 @@ const PROBE_EVERY = 16;
 const MULTI_CORE = os.availableParallelism() > 1;
 
 export class Spinner {
-  private limit = MULTI_CORE ? SPIN_MAX : 0;
+  private limit: number;
   private waits = 0;
+
+  constructor(private readonly max = SPIN_MAX) {
+    this.limit = MULTI_CORE ? max : 0;
+  }
 
   /** How many looks before sleeping, this time. */
   budget(): number {
-    if (this.limit < SPIN_MAX && MULTI_CORE && ++this.waits % PROBE_EVERY === 0) return SPIN_MAX;
+    if (this.limit < this.max && MULTI_CORE && ++this.waits % PROBE_EVERY === 0) return this.max;
     return this.limit;
   }
 
   succeeded(): void {
-    this.limit = SPIN_MAX;
+    this.limit = this.max;
   }
 
   failed(): void {
-    if (MULTI_CORE) this.limit = this.limit > SPIN_MIN * 2 ? this.limit >> 1 : SPIN_MIN;
+    if (MULTI_CORE) this.limit = this.limit > SPIN_MIN * 2 ? this.limit >> 1 : Math.min(SPIN_MIN, this.max);
   }
 }
