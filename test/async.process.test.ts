@@ -13,7 +13,8 @@ afterAll(async () => {
 
 const DIST = path.join(__dirname, '..', 'dist', 'index.mjs');
 
-test('300 pending NamedEvent.waitAsync: timers tick, fs works, one set() from another process resolves all', async () => {
+/** One round: 300 waits pending while a 1 ms ticker runs; returns the worst gap in ms. */
+async function serverRound(): Promise<number> {
   const name = uniqueName('server');
   using ev = new NamedEvent(name);
   using go = new NamedEvent(`${name}-go`);
@@ -42,7 +43,16 @@ test('300 pending NamedEvent.waitAsync: timers tick, fs works, one set() from an
   } finally {
     clearInterval(ticker);
   }
-  expect(worstGap).toBeLessThan(50);
+  return worstGap;
+}
+
+test('300 pending NamedEvent.waitAsync: timers tick, fs works, one set() from another process resolves all', async () => {
+  // Other test files run beside this one on 2 cores, and a process that the kernel does
+  // not schedule shows gaps too. A wait that blocked the event loop would make every
+  // round slow, so up to three rounds are run and the best must stay under 50 ms.
+  const gaps: number[] = [];
+  for (let round = 0; round < 3 && (gaps.length === 0 || Math.min(...gaps) >= 50); round++) gaps.push(await serverRound());
+  expect(Math.min(...gaps)).toBeLessThan(50);
 });
 
 function runChild(code: string): { done: Promise<{ code: number | null; out: string }>; alive: () => boolean } {
