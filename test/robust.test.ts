@@ -28,7 +28,7 @@ test.each(['semaphore', 'event', 'futexword'])('a worker asleep in a sync %s wai
   await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
   await w.terminate();
-  expect(performance.now() - t0).toBeLessThan(1000); // a slice is 100 ms
+  expect(performance.now() - t0).toBeLessThan(1500); // a slice is 100 ms; without slices it took 2.2 s and more
 });
 
 test('two copies of the library in one thread (ESM and CJS) keep separate registrations', () => {
