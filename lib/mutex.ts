@@ -26,8 +26,12 @@
  * Transitions:
  *   lock     0 -> tid                       uncontended: one CAS, then plain stores of
  *                                           pid and start time beside it
- *            tid' -> tid' | WAITERS         before sleeping
- *            0 -> tid | WAITERS             after having slept: others may still sleep
+ *            tid' -> tid' | WAITERS         before sleeping: an atomic OR
+ *            0 -> WAITERS                   the same OR, when the lock was just freed:
+ *                                           free, with WAITERS kept (TID 0)
+ *            0 | WAITERS -> tid | WAITERS   after having slept (or a spinner or tryLock
+ *                                           finding WAITERS on a free lock): others may
+ *                                           still sleep
  *   unlock   tid -> 0                       uncontended: one CAS, no wake
  *            tid | WAITERS -> 0, wake(1)    we only wake one thread: when it takes the
  *                                           lock it sets WAITERS again, so the others
@@ -36,7 +40,10 @@
  *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
  * The owner record is written after the CAS, and only when it is not already this
  * thread's (the last holder's record stays in place): the fast path then is one CAS and
- * two plain loads.
+ * five plain loads. A handoff writes only the fields that differ, then the tid (in one
+ * process: start time and tid). The waiters spin on this cache line, so every store
+ * to it costs a transfer between cores: rewriting the whole record on every handoff cost
+ * about a tenth of the contended throughput (bench/mutex.bench.mjs).
  * The owner record (+12..+27) is not cleared on unlock: it means something only while
  * TID is non-zero, and a releaser that cleared it after its releasing store could erase
  * the next owner's record (a defect of the Python package).
@@ -120,11 +127,8 @@ export class Mutex extends Primitive {
 
   /** Takes the lock if it is free; never sleeps. */
   tryLock(): boolean {
-    const state = Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid);
-    if (state === UNLOCKED) {
-      this.recordOwner();
-      return true;
-    }
+    const state = this.takeFree(UNLOCKED, 0);
+    if (state === true) return true;
     if (this.heldByMe(state)) throw this.recursion('tryLock');
     return this.takeOverIfDead(state, false);
   }
@@ -184,7 +188,6 @@ export class Mutex extends Primitive {
       const acquired = this.tryAfterSleep(state);
       if (acquired === true) return true;
       state = acquired;
-      if (state === UNLOCKED) continue;
       const left = remaining(deadline);
       if (left === 0) return this.takeOverIfDead(state, false) || this.leaveWithoutLock();
       let result;
@@ -261,16 +264,27 @@ export class Mutex extends Primitive {
   }
 
   private recordOwner(): void {
-    const v = this.view;
     // The record is still ours when this thread was the last to hold the lock: then
-    // nothing needs writing. (A writer killed halfway leaves the tid at 0, below, so a
-    // half-written record never passes for ours.)
-    if (v[OWNER_TID] === this.tid && v[OWNER_START_LO] === this.startLo && v[OWNER_PID] === this.pid && v[OWNER_START_HI] === this.startHi) return;
-    Atomics.store(v, OWNER_TID, 0); // invalid while the fields change
-    v[OWNER_PID] = this.pid;
-    v[OWNER_START_LO] = this.startLo;
-    v[OWNER_START_HI] = this.startHi;
-    v[OWNER_NS] = this.ns;
+    // nothing needs writing. (Kept small, so that it is inlined into lock().)
+    const v = this.view;
+    if (v[OWNER_TID] !== this.tid || v[OWNER_START_LO] !== this.startLo || v[OWNER_PID] !== this.pid || v[OWNER_START_HI] !== this.startHi || v[OWNER_NS] !== this.ns) {
+      this.writeRecord();
+    }
+  }
+
+  private writeRecord(): void {
+    const v = this.view;
+    // Another thread's record with our tid (a reused tid): invalid while the fields change.
+    if (v[OWNER_TID] === this.tid) Atomics.store(v, OWNER_TID, 0);
+    // Otherwise the record names another tid than the state word's, so no reader takes it
+    // for ours until the last store below. Only the fields that differ are written: each
+    // store to this cache line, which the waiters are spinning on, costs a transfer
+    // between cores (in one process only the start time differs between two threads).
+    // A writer killed halfway leaves a record that matches no thread in full.
+    if (v[OWNER_PID] !== this.pid) v[OWNER_PID] = this.pid;
+    if (v[OWNER_START_LO] !== this.startLo) v[OWNER_START_LO] = this.startLo;
+    if (v[OWNER_START_HI] !== this.startHi) v[OWNER_START_HI] = this.startHi;
+    if (v[OWNER_NS] !== this.ns) v[OWNER_NS] = this.ns;
     Atomics.store(v, OWNER_TID, this.tid);
   }
 
@@ -343,27 +357,28 @@ export class Mutex extends Primitive {
     const v = this.view;
     let state = Atomics.load(v, STATE);
     if (this.heldByMe(state)) throw this.recursion('lock');
+    // lock({ timeout: 0 }) is tryLock(): it neither spins nor sets WAITERS, so the holder
+    // does not make a wake call for nobody
+    if (remaining(deadline) === 0) return this.tryLock();
 
     // Spin while the lock is held (see lib/spin.ts); taking it from under sleepers is
     // fine: the one that unlock() woke finds it taken and sets WAITERS again.
-    for (let i = remaining(deadline) > 0 ? this.spinner.budget() : 0; i > 0; i--) {
-      if (state === UNLOCKED) {
-        state = Atomics.compareExchange(v, STATE, UNLOCKED, this.tid);
-        if (state === UNLOCKED) {
+    for (let i = this.spinner.budget(); i > 0; i--) {
+      if ((state & TID_MASK) === UNLOCKED) {
+        const taken = this.takeFree(state, 0);
+        if (taken === true) {
           this.spinner.succeeded();
-          this.recordOwner();
           return true;
         }
       }
       state = Atomics.load(v, STATE);
     }
-    if (remaining(deadline) > 0) this.spinner.failed();
+    this.spinner.failed();
 
     for (;;) {
       const acquired = this.tryAfterSleep(state);
       if (acquired === true) return true;
       state = acquired;
-      if (state === UNLOCKED) continue;
       const left = remaining(deadline);
       if (left === 0) return this.takeOverIfDead(state, false) || this.leaveWithoutLock();
       if (this.impl.wait(v, STATE, state, Math.min(left, CHECK_MS)) === 'timed-out' && this.takeOverIfDead(state, true)) return true;
@@ -373,23 +388,43 @@ export class Mutex extends Primitive {
 
   /**
    * One step of the sleeping loop on the observed `state`: take the lock if it is free
-   * (true), else make sure WAITERS is set. Returns the state to sleep on, or UNLOCKED to
-   * look again. Having (maybe) slept, we cannot know whether others still sleep, so we
-   * take the lock with WAITERS set (Drepper's mutex 3 takes it as 2 for the same reason).
+   * (true), else make sure WAITERS is set. Returns the state to sleep on (a held one; it
+   * may have changed since, and the wait then returns at once). Having (maybe) slept, we
+   * cannot know whether others still sleep, so we take the lock with WAITERS set
+   * (Drepper's mutex 3 takes it as 2 for the same reason).
+   *
+   * WAITERS is set with one atomic OR, like mutex 3's exchange(2), not a CAS from the
+   * state we saw: a holder that relocks at once changes the state between our load and
+   * a CAS, and every failed CAS pulls the cache line away from it. An OR that finds the
+   * lock free leaves it free with WAITERS set (TID 0): the fast paths never take that
+   * state (they CAS from 0), but every sleeping loop does, as here, with WAITERS kept.
    */
   private tryAfterSleep(state: number): true | number {
+    for (;;) {
+      const taken = this.takeFree(state, WAITERS);
+      if (taken === true) return true;
+      if (taken & WAITERS) return taken;
+      const old = Atomics.or(this.view, STATE, WAITERS);
+      if ((old & TID_MASK) !== UNLOCKED) return old | WAITERS;
+      state = old | WAITERS; // it was free: take it
+    }
+  }
+
+  /**
+   * While `state` is free (TID 0: unlocked, or WAITERS alone), tries to take it as our
+   * tid with WAITERS kept, and `waiters` added. True when taken; else the held state seen.
+   */
+  private takeFree(state: number, waiters: number): true | number {
     const v = this.view;
-    if ((state & TID_MASK) === UNLOCKED) {
-      const seen = Atomics.compareExchange(v, STATE, state, this.tid | WAITERS);
+    while ((state & TID_MASK) === UNLOCKED) {
+      const seen = Atomics.compareExchange(v, STATE, state, this.tid | (state & WAITERS) | waiters);
       if (seen === state) {
         this.recordOwner();
         return true;
       }
-      return (seen & TID_MASK) === UNLOCKED ? UNLOCKED : this.tryAfterSleep(seen);
+      state = seen;
     }
-    if (state & WAITERS) return state;
-    const seen = Atomics.compareExchange(v, STATE, state, state | WAITERS);
-    return seen === state ? state | WAITERS : UNLOCKED;
+    return state;
   }
 
   /**

@@ -7,7 +7,7 @@ import { removeSegments } from '../test/helpers';
 
 afterAll(removeSegments);
 
-interface Real { m: Mutex; s: Semaphore; e: Event }
+interface Real { m: Mutex; s: Semaphore; e: Event; state: Int32Array /* the Mutex's state word */ }
 interface Model { locked: boolean; count: number; set: boolean }
 type Cmd = fc.Command<Model, Real>;
 
@@ -38,9 +38,16 @@ const mutexCommands = [
     else expect(code(() => r.m.unlock())).toBe('ERR_FASTIPC_NOT_OWNER');
     m.locked = false;
   })),
+  // what another thread's sleeping loop does before it sleeps: it changes nobody's view
+  // of who holds the lock (on a free lock it leaves WAITERS alone in the word)
+  fc.constant(cmd('another waiter sets WAITERS', (_m, r) => {
+    Atomics.or(r.state, 0, 1 << 30);
+  })),
   fc.constant(cmd('check mutex', (m, r) => {
     expect(r.m.isLocked).toBe(m.locked);
     expect(r.m.ownerPid).toBe(m.locked ? process.pid : 0);
+    expect(r.state[0] & 0x1fffffff).toBe(m.locked ? r.m.ownerTid : 0);
+    expect(r.m.ownerTid > 0).toBe(m.locked);
   })),
 ];
 
@@ -88,7 +95,7 @@ describe.each(variants)('model: $name', (variant) => {
           fc.modelRun(
             () => ({
               model: { locked: false, count: 0, set: false },
-              real: { m: new Mutex(s.memory, 0, opts), s: new Semaphore(s.memory, 64, opts), e: new Event(s.memory, 128, opts) },
+              real: { m: new Mutex(s.memory, 0, opts), s: new Semaphore(s.memory, 64, opts), e: new Event(s.memory, 128, opts), state: new Int32Array(s.memory, 8, 1) },
             }),
             cmds,
           );

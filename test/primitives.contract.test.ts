@@ -72,6 +72,7 @@ describe.each(variants)('primitives contract: $name', (variant) => {
       await until(() => held.load() === 1, 10000, 'the holder');
       expect(m.tryLock()).toBe(false);
       expect(m.lock({ timeout: 0 })).toBe(false);
+      expect(new Int32Array(s.memory, 8, 1)[0] & (1 << 30)).toBe(0); // neither set WAITERS
       const start = performance.now();
       expect(m.lock({ timeout: 30 })).toBe(false);
       expect(performance.now() - start).toBeGreaterThanOrEqual(30);
@@ -83,6 +84,28 @@ describe.each(variants)('primitives contract: $name', (variant) => {
       expect(m.lock({ timeout: 10000 })).toBe(true);
       expect(await holder).toBe('released');
       m.unlock();
+    });
+
+    test('a free lock with WAITERS set (as a sleeping loop may leave it) is taken by every kind of lock, keeping WAITERS', async () => {
+      const m = new Mutex(s.memory, 0, opts());
+      const state = new Int32Array(s.memory, 8, 1); // the state word
+      const WAITERS = 1 << 30;
+      const takes: Array<[string, () => boolean | Promise<boolean>]> = [
+        ['lock()', () => m.lock()],
+        ['tryLock()', () => m.tryLock()],
+        ['lock({ timeout: 0 })', () => m.lock({ timeout: 0 })],
+        ['lock({ timeout: 50 })', () => m.lock({ timeout: 50 })],
+        ['lockAsync()', () => m.lockAsync()],
+      ];
+      for (const [name, take] of takes) {
+        state[0] = WAITERS;
+        expect([name, m.isLocked, m.ownerTid, m.ownerPid]).toEqual([name, false, 0, 0]);
+        expect([name, await take()]).toEqual([name, true]);
+        expect([name, state[0]]).toEqual([name, (WAITERS | m.ownerTid) >>> 0]);
+        expect(m.ownerPid).toBe(process.pid);
+        m.unlock();
+        expect([name, state[0]]).toEqual([name, 0]);
+      }
     });
 
     test('withLock returns the value and unlocks when fn throws; acquire disposes once', () => {
