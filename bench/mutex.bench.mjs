@@ -116,6 +116,22 @@ export async function run() {
   } finally {
     await workers.close();
   }
+  // The same between workers, the Mutex sleeping on the futex backend (the kernel's
+  // futex on the SharedArrayBuffer's memory, { backend: 'futex' }) instead of V8's
+  // Atomics.wait; reported, no target.
+  const futexWorkers = await startPair({ processes: false, mutexBackend: 'futex' });
+  try {
+    await compare(
+      'contended lock/increment/unlock, 2 workers (SAB), Mutex with { backend: futex }',
+      {
+        'minimal 3-state mutex, spin 100, Atomics.wait': () => contended(futexWorkers, 'minimal-atomics', N_CONTENDED),
+        'fastipc Mutex (futex backend on the SAB)': () => contended(futexWorkers, 'mutex', N_CONTENDED),
+      },
+      { ...opts, target: undefined, note: `${N_CONTENDED} per worker per run, counter checked` },
+    );
+  } finally {
+    await futexWorkers.close();
+  }
   const procs = await startPair({ processes: true });
   try {
     await compare(
