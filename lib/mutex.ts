@@ -265,9 +265,11 @@ export class Mutex extends Primitive {
 
   private recordOwner(): void {
     // The record is still ours when this thread was the last to hold the lock: then
-    // nothing needs writing. (Kept small, so that it is inlined into lock().)
+    // nothing needs writing. (Kept small, so that it is inlined into lock(). The pid
+    // namespace is not compared: a thread with our tid, pid and start tick in another
+    // namespace is not a case worth a load on every lock.)
     const v = this.view;
-    if (v[OWNER_TID] !== this.tid || v[OWNER_START_LO] !== this.startLo || v[OWNER_PID] !== this.pid || v[OWNER_START_HI] !== this.startHi || v[OWNER_NS] !== this.ns) {
+    if (v[OWNER_TID] !== this.tid || v[OWNER_START_LO] !== this.startLo || v[OWNER_PID] !== this.pid || v[OWNER_START_HI] !== this.startHi) {
       this.writeRecord();
     }
   }
