@@ -40,7 +40,7 @@
  *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
  * The owner record is written after the CAS, and only when it is not already this
  * thread's (the last holder's record stays in place): the fast path then is one CAS and
- * five plain loads. A handoff writes only the fields that differ, then the tid (in one
+ * four plain loads. A handoff writes only the fields that differ, then the tid (in one
  * process: start time and tid). The waiters spin on this cache line, so every store
  * to it costs a transfer between cores: rewriting the whole record on every handoff cost
  * about a tenth of the contended throughput (bench/mutex.bench.mjs).
