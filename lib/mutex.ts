@@ -184,6 +184,11 @@ export class Mutex extends Primitive {
     const v = this.view;
     let state = Atomics.load(v, STATE);
     const deadline = deadlineOf(options);
+    if (remaining(deadline) === 0) {
+      // as lock({ timeout: 0 }): neither sleeps nor sets WAITERS
+      const taken = this.takeFree(state, 0);
+      return taken === true || this.takeOverIfDead(taken, false);
+    }
     for (;;) {
       const acquired = this.tryAfterSleep(state);
       if (acquired === true) return true;

@@ -69,18 +69,28 @@ describe.each(variants)('primitives contract: $name', (variant) => {
       const held = new AtomicU32(s.memory, 68);
       const go = new FutexWord(s.memory, 64, opts());
       const holder = inWorker({ task: 'holdMutex', memory: s.spec, backend: s.backend });
-      await until(() => held.load() === 1, 10000, 'the holder');
-      expect(m.tryLock()).toBe(false);
-      expect(m.lock({ timeout: 0 })).toBe(false);
-      expect(new Int32Array(s.memory, 8, 1)[0] & (1 << 30)).toBe(0); // neither set WAITERS
-      const start = performance.now();
-      expect(m.lock({ timeout: 30 })).toBe(false);
-      expect(performance.now() - start).toBeGreaterThanOrEqual(30);
-      expect(() => m.acquire({ timeout: 1 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
-      expect(() => m.withLock(() => 1, { timeout: 1 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
-      expect(m.ownerPid).toBe(process.pid); // a worker of this process
-      go.store(1);
-      go.wake(Infinity);
+      const release = () => {
+        go.store(1);
+        go.wake(Infinity);
+      };
+      try {
+        await until(() => held.load() === 1, 10000, 'the holder');
+        expect(m.tryLock()).toBe(false);
+        expect(m.lock({ timeout: 0 })).toBe(false);
+        expect(await m.lockAsync({ timeout: 0 })).toBe(false);
+        expect(new Int32Array(s.memory, 8, 1)[0] & (1 << 30)).toBe(0); // none of them set WAITERS
+        const start = performance.now();
+        expect(m.lock({ timeout: 30 })).toBe(false);
+        expect(performance.now() - start).toBeGreaterThanOrEqual(30);
+        expect(() => m.acquire({ timeout: 1 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+        expect(() => m.withLock(() => 1, { timeout: 1 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+        expect(m.ownerPid).toBe(process.pid); // a worker of this process
+      } catch (err) {
+        release(); // a failed check must not leave the holder waiting, or its rejection loose
+        await holder.catch(() => {});
+        throw err;
+      }
+      release();
       expect(m.lock({ timeout: 10000 })).toBe(true);
       expect(await holder).toBe('released');
       m.unlock();
