@@ -75,6 +75,9 @@ const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID, OWNER_NS } 
  * other down. Measured (bench/mutex.bench.mjs, 2 workers and 2 processes x 1 M
  * lock/increment/unlock against a bare 3-state mutex that spins 100 times): 0.5-0.8x in
  * six runs with 4096 looks; with short spins 0.55-1.27x (these runs are very noisy).
+ * Later, over sets of about 150 alternating runs, maxima of 30, 50 and 100 looks were
+ * indistinguishable, and a fixed 100 without halving after a failed spin was worse (also
+ * in the bench's A/B sets: README, Known limits).
  */
 const MUTEX_SPIN_MAX = 100;
 
