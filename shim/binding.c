@@ -211,18 +211,6 @@ static napi_value wait_async_init(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, argv)) return NULL;
   async_ctx *c = get_ctx(env);
   if (!c) {
-    int rc = fx_waitv_supported();
-    if (rc < 0) {
-      napi_value code, message, error;
-      napi_create_string_utf8(env, fx_errno_name(-rc), NAPI_AUTO_LENGTH, &code);
-      napi_create_string_utf8(env,
-          rc == -ENOSYS ? "futex_waitv is not available (Linux 5.16 or newer is needed for async waits on the futex backend)"
-                        : "futex_waitv is refused here (a seccomp profile?): async waits on the futex backend cannot work",
-          NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, code, message, &error);
-      napi_throw(env, error);
-      return NULL;
-    }
     c = calloc(1, sizeof *c);
     if (!c) return throw_errno(env, ENOMEM, "waitAsyncInit");
     c->env = env;
@@ -282,7 +270,7 @@ static napi_value wait_async(napi_env env, napi_callback_info info) {
 
 /* waitAsyncCancel(id) -> true if it was still pending (no callback will come). Ids are
  * unique per thread: the JS side draws them from one counter per channel, channel in the
- * top byte. */
+ * top 12 bits. */
 static napi_value wait_async_cancel(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, 1, argv)) return NULL;
@@ -298,6 +286,16 @@ static napi_value wait_async_cancel(napi_env env, napi_callback_info info) {
   }
   napi_value out;
   napi_get_boolean(env, found, &out);
+  return out;
+}
+
+/* waitAsyncMode() -> 'futex_waitv' | 'futex_wait': how this thread's async waits sleep
+ * (the second without futex_waitv: Linux < 5.16, or a seccomp profile that refuses it). */
+static napi_value wait_async_mode(napi_env env, napi_callback_info info) {
+  async_ctx *c = get_ctx(env);
+  int fallback = c ? fx_waiters_fallback(c->waiters) : fx_waitv_supported() < 0;
+  napi_value out;
+  napi_create_string_latin1(env, fallback ? "futex_wait" : "futex_waitv", NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
@@ -399,7 +397,7 @@ NAPI_MODULE_INIT() {
       {"munmap", unmap},         {"gettid", gettid_},       {"startTime", start_time},
       {"flock", flock_},         {"waitAsyncInit", wait_async_init},
       {"waitAsync", wait_async}, {"waitAsyncCancel", wait_async_cancel},
-      {"threadExists", thread_exists},
+      {"threadExists", thread_exists}, {"waitAsyncMode", wait_async_mode},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -7,6 +7,7 @@
 
 /* futex.c: non-private futexes, so words in MAP_SHARED memory work across processes. */
 enum { FX_OK = 0, FX_NOT_EQUAL = 1, FX_TIMED_OUT = 2, FX_CLOSED = 3, FX_FAILED = 4 };
+#define FX_SYNC_WAIT_BIT 0x80000000u  /* the bitset of sync waits (see futex.c, waiter.c) */
 int fx_futex_wait(uint32_t *word, uint32_t expected, double timeout_ms);
 int fx_futex_wake(uint32_t *word, int count);
 
@@ -21,6 +22,7 @@ void fx_mapping_release(fx_mapping *m);   /* the ArrayBuffer's finalizer */
 typedef struct fx_waiters fx_waiters;
 typedef struct { uint32_t id; int code; void *user; uint32_t *addr; } fx_completion;
 int fx_waitv_supported(void);  /* 0, or -ENOSYS / -EPERM */
+int fx_waiters_fallback(fx_waiters *w);  /* 1: without futex_waitv (plain FUTEX_WAIT per thread) */
 fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg);
 /* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure */
 int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user);

@@ -7,6 +7,8 @@
  * deadline: a retry after EINTR keeps the same deadline, so a signal neither cuts
  * the timeout short nor stretches it (plain FUTEX_WAIT takes a relative timeout).
  * Never FUTEX_PRIVATE_FLAG: the word may live in memory shared between processes.
+ * Sync waits sleep on bitset bit 31 alone: FUTEX_WAKE matches every bit, and the async
+ * waiter threads' targeted kicks (waiter.c, bits 0-30) never disturb a sync sleeper.
  */
 #define _GNU_SOURCE
 #include "fastipc.h"
@@ -36,7 +38,7 @@ int fx_futex_wait(uint32_t *word, uint32_t expected, double timeout_ms) {
   }
   int interrupted = 0;
   for (;;) {
-    if (futex(word, FUTEX_WAIT_BITSET, expected, ts, FUTEX_BITSET_MATCH_ANY) == 0) return FX_OK;
+    if (futex(word, FUTEX_WAIT_BITSET, expected, ts, FX_SYNC_WAIT_BIT) == 0) return FX_OK;
     switch (errno) {
       case EINTR: interrupted = 1; continue;
       /* After an EINTR the value may have moved on: that is a wake, not a mismatch. */

@@ -16,10 +16,27 @@
  * Lost-wake safety: a wait is added only after checking *addr == expected under `lock`,
  * and the thread checks every slot's word under `lock` after each return from
  * futex_waitv, whose own value check is atomic with going to sleep.
+ *
+ * Without futex_waitv (Linux < 5.16, or a seccomp profile that refuses it: ENOSYS or
+ * EPERM, found by a probe at start or on any later call) the same threads run in
+ * fallback mode: each sleeps in plain FUTEX_WAIT_BITSET on the word of its first slot
+ * (or, with no slot, on its control word). A new slot goes to an idle thread, or a new
+ * one, up to FALLBACK_THREADS per JS thread; past that, slots join the thread with the
+ * fewest, which then also looks at its other words every POLL_MS (a degraded mode: their
+ * wakes arrive up to POLL_MS late, none is lost, since a polled word has no kernel entry
+ * of ours to absorb a wake). To make such a thread rebuild (a new earlier deadline, a
+ * cancel, a close) it is woken by its own bit: FUTEX_WAKE_BITSET on its word with
+ * kick_bit, repeated until it has been round, since a wake sent before it entered the
+ * kernel would be lost. Sync waits (futex.c) sleep on bit 31 only, which no kick uses;
+ * every ordinary FUTEX_WAKE matches all bits. A thread that returns woken while a kick
+ * was pending cannot tell the kick from a real wake: when its word is unchanged it
+ * passes a wake on instead of completing its waits (an extra wake is harmless; a
+ * swallowed one is not).
  */
 #define _GNU_SOURCE
 #include "fastipc.h"
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <math.h>
 #include <pthread.h>
@@ -34,6 +51,9 @@
 #endif
 
 #define SLOTS_PER_THREAD (FUTEX_WAITV_MAX - 1)  /* entry 0 is the control word */
+#define FALLBACK_THREADS 64                       /* per JS thread, without futex_waitv */
+#define POLL_MS 2                                 /* fallback: a thread's slots after the first */
+#define STACK_BYTES (256 * 1024)
 
 typedef struct wait_rec {
   uint32_t id;
@@ -54,6 +74,9 @@ typedef struct wthread {
   pthread_t thread;
   uint32_t ctl;                 /* bumped to make the thread rebuild its vector */
   int in_wait;                  /* inside futex_waitv (set and cleared under the lock) */
+  uint32_t *sleep_addr;         /* fallback: the shared word it sleeps on; NULL: ctl */
+  uint32_t kick_bit;            /* fallback: its FUTEX_WAKE_BITSET bit (never bit 31) */
+  int64_t sleep_deadline;       /* the deadline of its current sleep */
   uint64_t rounds;              /* returns from futex_waitv processed */
   int retries;                  /* consecutive futex_waitv failures */
   int nslots;
@@ -65,6 +88,8 @@ struct fx_waiters {
   pthread_mutex_t lock;
   pthread_cond_t round_done;    /* a waiter thread finished a round (close_range waits) */
   wthread *threads;
+  int nthreads;
+  int fallback;                 /* no futex_waitv: plain FUTEX_WAIT per thread */
   int stopping;
   fx_completion *done;          /* completions not yet taken by the JS thread */
   size_t ndone, capdone;
@@ -83,13 +108,35 @@ static uint32_t load(uint32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 
 static void wake_private(uint32_t *p) { syscall(SYS_futex, p, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
-static void bump(wthread *t) {
-  __atomic_add_fetch(&t->ctl, 1, __ATOMIC_SEQ_CST);
-  wake_private(&t->ctl);
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, uint32_t val3) {
+  return syscall(SYS_futex, word, op, val, ts, NULL, val3);
 }
 
+/* Make t rebuild its vector. Asleep on its control word, the changed word wakes it
+ * race-free. Asleep on a watched word (fallback), it is woken by its bit, again until it
+ * has been round: it may not have entered the kernel yet. Caller holds the lock. */
+static void kick(fx_waiters *w, wthread *t) {
+  __atomic_add_fetch(&t->ctl, 1, __ATOMIC_SEQ_CST);
+  if (!t->in_wait || !t->sleep_addr) {
+    wake_private(&t->ctl);
+    return;
+  }
+  uint64_t round = t->rounds;
+  while (t->in_wait && t->rounds == round) {
+    futex(t->sleep_addr, FUTEX_WAKE_BITSET, INT_MAX, NULL, t->kick_bit);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 200000;
+    if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
+    pthread_cond_timedwait(&w->round_done, &w->lock, &ts);
+  }
+}
+
+/* Pass a wake on to another sleeper on the word (EFAULT when unmapped: harmless). */
+static void pass_wake(uint32_t *addr) { fx_futex_wake(addr, 1); }
+
 /* Queue a completion; caller holds the lock. Returns 0 or -ENOMEM. */
-static int complete(fx_waiters *w, wait_rec *r, int code) {
+static int complete(fx_waiters *w, wait_rec *r, int code) {  /* frees r unless -ENOMEM */
   if (w->ndone == w->capdone) {
     size_t cap = w->capdone ? w->capdone * 2 : 64;
     fx_completion *d = realloc(w->done, cap * sizeof *d);
@@ -102,12 +149,17 @@ static int complete(fx_waiters *w, wait_rec *r, int code) {
   return 0;
 }
 
+/* On -ENOMEM the completion cannot be queued: the wait stays in the slot, to be completed
+ * at a later round (a failed realloc leaves the queue as it was). */
 static void complete_all(fx_waiters *w, slot *s, int code) {
-  for (wait_rec *r = s->waits, *next; r; r = next) {
-    next = r->next;
-    complete(w, r, code);
+  for (wait_rec **pp = &s->waits; *pp;) {
+    wait_rec *r = *pp;
+    *pp = r->next;
+    if (complete(w, r, code) < 0) {
+      *pp = r;
+      return;
+    }
   }
-  s->waits = NULL;
   s->addr = NULL;
 }
 
@@ -115,8 +167,40 @@ static void complete_all(fx_waiters *w, slot *s, int code) {
  * already be unmapped. If the kernel may have woken it, the wake is passed on (a wake on
  * an unmapped address fails harmlessly with EFAULT). */
 static void drop_slot(slot *s, int maybe_woken) {
-  if (maybe_woken) syscall(SYS_futex, s->addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+  if (maybe_woken) pass_wake(s->addr);
   s->addr = NULL;
+}
+
+static struct timespec abs_ts(int64_t ns) { return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}; }
+
+/* Fallback: sleep on one word like futex_waitv on the vector, returning what it would
+ * (the index woken, or -1 with errno): entry 1 (the first slot) in the kernel, the
+ * control word by its value, the other slots by looking again every POLL_MS. Called with
+ * the lock held; returns without it. */
+static long sleep_one(fx_waiters *w, wthread *t, struct futex_waitv *v, int nv, int64_t deadline) {
+  if (nv == 1) {
+    t->sleep_addr = NULL;
+    t->sleep_deadline = deadline;
+    t->in_wait = 1;
+    pthread_mutex_unlock(&w->lock);
+    struct timespec ts = abs_ts(deadline);
+    long r = futex(&t->ctl, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, (uint32_t)v[0].val,
+                   deadline == INT64_MAX ? NULL : &ts, FUTEX_BITSET_MATCH_ANY);
+    return r == 0 ? 0 : -1;
+  }
+  if (nv > 2 && now_ns() + POLL_MS * 1000000LL < deadline) deadline = now_ns() + POLL_MS * 1000000LL;
+  uint32_t *addr = (uint32_t *)(uintptr_t)v[1].uaddr;
+  t->sleep_addr = addr;
+  t->sleep_deadline = deadline;
+  t->in_wait = 1;
+  pthread_mutex_unlock(&w->lock);
+  if (load(&t->ctl) != v[0].val) {  /* kicked already: no need to sleep */
+    errno = EAGAIN;
+    return -1;
+  }
+  struct timespec ts = abs_ts(deadline);
+  long r = futex(addr, FUTEX_WAIT_BITSET, (uint32_t)v[1].val, deadline == INT64_MAX ? NULL : &ts, t->kick_bit);
+  return r == 0 ? 1 : -1;
 }
 
 static void *run(void *arg) {
@@ -144,11 +228,18 @@ static void *run(void *arg) {
       for (wait_rec *r = s->waits; r; r = r->next)
         if (r->deadline_ns < deadline) deadline = r->deadline_ns;
     }
-    struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
-    t->in_wait = 1;
-    pthread_mutex_unlock(&w->lock);
-
-    long ret = syscall(SYS_futex_waitv, v, nv, 0, deadline == INT64_MAX ? NULL : &ts, CLOCK_MONOTONIC);
+    long ret;
+    int fallback = w->fallback;
+    if (fallback) {
+      ret = sleep_one(w, t, v, nv, deadline);
+    } else {
+      struct timespec ts = abs_ts(deadline);
+      t->sleep_addr = NULL;
+      t->sleep_deadline = deadline;
+      t->in_wait = 1;
+      pthread_mutex_unlock(&w->lock);
+      ret = syscall(SYS_futex_waitv, v, nv, 0, deadline == INT64_MAX ? NULL : &ts, CLOCK_MONOTONIC);
+    }
     int err = ret < 0 ? errno : 0;
 
     pthread_mutex_lock(&w->lock);
@@ -156,6 +247,20 @@ static void *run(void *arg) {
     t->rounds++;
     pthread_cond_broadcast(&w->round_done);
     if (w->stopping) break;
+    if (!fallback && (err == ENOSYS || err == EPERM)) {
+      /* futex_waitv went away (a seccomp filter installed since the probe): nothing was
+       * watched this round, so nothing was absorbed; go on without it. */
+      w->fallback = 1;
+      continue;
+    }
+    /* Fallback: woken while a kick was pending, with the word unchanged, may have been the
+     * kick: pass the wake on rather than complete on it (see the top of the file). */
+    if (fallback && ret == 1 && load(&t->ctl) != v[0].val && nv > 1 &&
+        load((uint32_t *)(uintptr_t)v[1].uaddr) == v[1].val) {
+      pass_wake((uint32_t *)(uintptr_t)v[1].uaddr);
+      ret = -1;
+      err = EINTR;
+    }
     /* Anything but a wake, a changed value, a timeout or a signal is an error. An EFAULT,
      * or any error after the vector changed under us (a segment closed between our
      * unlock and the syscall), just means: rebuild. Others (futex_waitv refused, say)
@@ -175,7 +280,7 @@ static void *run(void *arg) {
       if (!s->addr) {
         /* Closed while we slept (close_range waits for this round, so the memory is still
          * mapped): a wake we took for it must go on to another sleeper. */
-        if (woken) syscall(SYS_futex, (uint32_t *)(uintptr_t)v[e].uaddr, FUTEX_WAKE, 1, NULL, NULL, 0);
+        if (woken) pass_wake((uint32_t *)(uintptr_t)v[e].uaddr);
         continue;
       }
       if (!s->waits) {                                /* all cancelled: never read it */
@@ -194,7 +299,10 @@ static void *run(void *arg) {
         wait_rec *r = *pp;
         if (r->deadline_ns <= now) {
           *pp = r->next;
-          complete(w, r, FX_TIMED_OUT);
+          if (complete(w, r, FX_TIMED_OUT) < 0) {
+            *pp = r;  /* out of memory: it times out at a later round */
+            break;
+          }
         } else {
           pp = &r->next;
         }
@@ -209,6 +317,13 @@ static void *run(void *arg) {
   return NULL;
 }
 
+int fx_waiters_fallback(fx_waiters *w) {
+  pthread_mutex_lock(&w->lock);
+  int f = w->fallback;
+  pthread_mutex_unlock(&w->lock);
+  return f;
+}
+
 int fx_waitv_supported(void) {
   /* An empty vector is EINVAL where futex_waitv exists; ENOSYS before Linux 5.16, EPERM
    * where a seccomp profile refuses it. */
@@ -220,10 +335,39 @@ fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
   fx_waiters *w = calloc(1, sizeof *w);
   if (!w) return NULL;
   pthread_mutex_init(&w->lock, NULL);
-  pthread_cond_init(&w->round_done, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* kick()'s timed waits */
+  pthread_cond_init(&w->round_done, &ca);
+  pthread_condattr_destroy(&ca);
+  w->fallback = fx_waitv_supported() < 0;
   w->notify = notify;
   w->notify_arg = arg;
   return w;
+}
+
+static wthread *start_thread(fx_waiters *w) {
+  wthread *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->owner = w;
+  /* Spread over bits 0-30, across processes too: a kick that also reaches another
+   * process's thread on the same word and bit is a spurious wake there. */
+  static uint32_t started;
+  t->kick_bit = 1u << (((uint32_t)getpid() * 7u + __atomic_fetch_add(&started, 1, __ATOMIC_RELAXED)) % 31u);
+  t->sleep_deadline = INT64_MAX;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, STACK_BYTES);
+  int rc = pthread_create(&t->thread, &attr, run, t);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    free(t);
+    return NULL;
+  }
+  t->next = w->threads;
+  w->threads = t;
+  w->nthreads++;
+  return t;
 }
 
 int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user) {
@@ -242,7 +386,9 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
     free(r);
     return FX_NOT_EQUAL;
   }
-  /* Join the slot for (addr, expected) if one exists, else take a free one. */
+  /* Join the slot for (addr, expected) if one exists, else take a free one: with
+   * futex_waitv, in the first thread with room; without, in an idle thread, a new one
+   * while there are fewer than FALLBACK_THREADS, else the one with the fewest slots. */
   wthread *home = NULL, *room = NULL;
   slot *s = NULL;
   for (wthread *t = w->threads; t && !s; t = t->next) {
@@ -253,20 +399,13 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
         break;
       }
     }
-    if (!room && t->nslots < SLOTS_PER_THREAD) room = t;
+    if (t->nslots < SLOTS_PER_THREAD && (!room || (w->fallback && t->nslots < room->nslots))) room = t;
   }
   int fresh = !s;
   if (!s) {
-    if (!room) {
-      room = calloc(1, sizeof *room);
+    if (!room || (w->fallback && room->nslots > 0 && w->nthreads < FALLBACK_THREADS)) {
+      room = start_thread(w);
       if (!room) goto nomem;
-      room->owner = w;
-      if (pthread_create(&room->thread, NULL, run, room) != 0) {
-        free(room);
-        goto nomem;
-      }
-      room->next = w->threads;
-      w->threads = room;
     }
     home = room;
     s = &room->slots[room->nslots++];
@@ -276,8 +415,9 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
   }
   r->next = s->waits;
   s->waits = r;
-  /* A new slot, or a deadline the thread does not know about yet: make it rebuild. */
-  if (fresh || r->deadline_ns != INT64_MAX) bump(home);
+  /* A new slot, or a deadline earlier than the one the thread sleeps to: make it rebuild
+   * (a thread not asleep rebuilds anyway before it sleeps again). */
+  if (fresh || (home->in_wait && r->deadline_ns < home->sleep_deadline)) kick(w, home);
   pthread_mutex_unlock(&w->lock);
   return 0;
 nomem:
@@ -298,7 +438,7 @@ int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user) {
           *user = r->user;
           free(r);
           found = 1;
-          if (!t->slots[i].waits) bump(t);  /* stop watching the word: see the pass-on above */
+          if (!t->slots[i].waits) kick(w, t);  /* stop watching the word: see the pass-on above */
           break;
         }
       }
@@ -331,7 +471,7 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
    * wake must go on before the memory goes. */
   for (size_t i = 0; i < w->ndone; i++) {
     uintptr_t a = (uintptr_t)w->done[i].addr;
-    if (a >= lo && a < hi && w->done[i].code == FX_OK) syscall(SYS_futex, w->done[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (a >= lo && a < hi && w->done[i].code == FX_OK) pass_wake(w->done[i].addr);
   }
   for (wthread *t = w->threads; t; t = t->next) {
     int mine = 0;
@@ -341,16 +481,16 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
       if (a >= lo && a < hi) {
         /* The memory is still mapped: pass on a wake the slot may have absorbed, so a
          * sleeper in another process never sleeps on with its condition true. */
-        syscall(SYS_futex, t->slots[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+        pass_wake(t->slots[i].addr);
         complete_all(w, &t->slots[i], FX_CLOSED);
         mine = any = 1;
       }
     }
     if (!mine) continue;
-    bump(t);
     /* Until the thread leaves futex_waitv, its kernel entry for the word can still take
      * a wake: wait for that round to end (it passes such a wake on, see run()). */
     uint64_t round = t->rounds;
+    kick(w, t);
     while (t->in_wait && t->rounds == round && !w->stopping) pthread_cond_wait(&w->round_done, &w->lock);
   }
   if (any && w->ndone && !w->notified) {
@@ -363,7 +503,7 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
 void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg) {
   pthread_mutex_lock(&w->lock);
   w->stopping = 1;
-  for (wthread *t = w->threads; t; t = t->next) bump(t);
+  for (wthread *t = w->threads; t; t = t->next) kick(w, t);
   pthread_mutex_unlock(&w->lock);
   for (wthread *t = w->threads, *next; t; t = next) {
     next = t->next;
@@ -372,7 +512,7 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
       /* The thread (a worker, say) is going away with waits pending; any of them may have
        * absorbed a wake meant to hand over a token or a lock: pass one on per word. The
        * memory may already be gone; then the wake fails harmlessly with EFAULT. */
-      if (t->slots[i].addr) syscall(SYS_futex, t->slots[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+      if (t->slots[i].addr) pass_wake(t->slots[i].addr);
       for (wait_rec *r = t->slots[i].waits, *rn; r; r = rn) {
         rn = r->next;
         drop(r->user, arg);
@@ -382,7 +522,7 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
     free(t);
   }
   for (size_t i = 0; i < w->ndone; i++) {
-    if (w->done[i].code == FX_OK) syscall(SYS_futex, w->done[i].addr, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (w->done[i].code == FX_OK) pass_wake(w->done[i].addr);
     drop(w->done[i].user, arg);
   }
   free(w->done);

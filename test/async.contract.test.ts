@@ -5,6 +5,7 @@ import { type Setup, variants } from './backends';
 import { inProcess, inWorker, killAll, removeSegments, until } from './helpers';
 import { Worker } from 'node:worker_threads';
 import { TASK } from './helpers';
+import { native } from '../lib/native';
 
 afterAll(async () => {
   await killAll();
@@ -16,6 +17,12 @@ const aborted = (reason?: unknown) => {
   ac.abort(reason);
   return ac.signal;
 };
+
+// test/no-waitv.test.ts runs this file again with futex_waitv refused (a seccomp filter,
+// as on Linux < 5.16) and FASTIPC_EXPECT_ASYNC_MODE=futex_wait.
+test('async waits on the futex backend sleep as this kernel allows', () => {
+  expect(native()!.waitAsyncMode()).toBe(process.env.FASTIPC_EXPECT_ASYNC_MODE ?? 'futex_waitv');
+});
 
 describe.each(variants)('async contract: $name', (variant) => {
   let s: Setup;
@@ -46,6 +53,27 @@ describe.each(variants)('async contract: $name', (variant) => {
     w.wake(Infinity);
     const results = await Promise.all(all);
     expect(results.every((r) => r === 'ok' || r === 'not-equal')).toBe(true);
+  });
+
+  test('waits on 300 different words (more than one waiter thread serves): each resolves on its own wake, timeouts on time', async () => {
+    const words = Array.from({ length: 300 }, (_, i) => new FutexWord(s.memory, i * 4, opts()));
+    const waits = words.map((w) => w.waitAsync(0, { timeout: 30000 }));
+    const timed = new FutexWord(s.memory, 1200, opts());
+    const t0 = performance.now();
+    const short = timed.waitAsync(0, { timeout: 40 });
+    for (let i = 299; i >= 0; i -= 2) {
+      words[i].store(1);
+      words[i].wake();
+    }
+    expect(await short).toBe('timed-out');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(40);
+    const odd = await Promise.all(waits.filter((_, i) => i % 2 === 1));
+    expect(odd.every((r) => r === 'ok')).toBe(true);
+    for (let i = 0; i < 300; i += 2) {
+      words[i].store(1);
+      words[i].wake();
+    }
+    expect((await Promise.all(waits)).every((r) => r === 'ok')).toBe(true);
   });
 
   test('Semaphore.waitAsync: 1000 pending, post(1000) from a worker resolves all', async () => {
