@@ -25,7 +25,8 @@
 // Each bench runs in its own child process (a fork of this file), so one bench's JIT
 // feedback, heap and leftovers do not affect another. The child prints its progress
 // lines and sends its rows back over the IPC channel; the runner prints one markdown
-// table and writes it, with date, node version and machine, to bench/results/latest.md.
+// table and writes it, with date, node version and machine, to bench/results/latest.md
+// (or, with --out DIR, to DIR/fastipc-bench.md).
 // A MISS against a target is reported, not fatal; a bench that crashes, sends no rows or
 // runs longer than BENCH_TIMEOUT seconds (default 600; then it and every process it
 // started are killed) makes the runner exit 1 after the others have run. Rows measured
@@ -58,7 +59,16 @@ if (process.argv[2] === '--child') {
   process.send({ rows: lib.rows }, () => process.exit(code));
 } else {
   const { RUNS, SCALE, envNumber, markdownTable } = await import('./lib.mjs');
-  const filters = process.argv.slice(2);
+  // --out DIR: write DIR/fastipc-bench.md (the CLI passes the folder it was started in);
+  // without it, bench/results/latest.md of this checkout (bench/readme.mjs reads it).
+  const argv = process.argv.slice(2);
+  const outAt = argv.indexOf('--out');
+  if (outAt >= 0 && !argv[outAt + 1]) {
+    console.error('--out needs a folder');
+    process.exit(2);
+  }
+  const outFile = outAt >= 0 ? path.resolve(argv[outAt + 1], 'fastipc-bench.md') : path.join(here, 'results', 'latest.md');
+  const filters = argv.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1));
   const all = fs.readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort();
   const chosen = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
   if (chosen.length === 0) {
@@ -167,8 +177,8 @@ if (process.argv[2] === '--child') {
     '',
     failed.length ? `**Failed benches:** ${failed.join(', ')}\n` : '',
   ].join('\n');
-  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
-  const out = path.join(here, 'results', 'latest.md');
+  const out = outFile;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out + '.tmp', doc);
   fs.renameSync(out + '.tmp', out);
 

@@ -6,7 +6,7 @@
  *   fastipc inspect NAME [--kind K] [--json]    one segment, with its header words
  *   fastipc rm NAME [--kind K] | rm --stale     unlink one, or those nobody uses
  *   fastipc demo                                what fastipc does, on this machine
- *   fastipc bench [FILTER...]                   the benchmark suite (a checkout's bench/)
+ *   fastipc bench [--out DIR] [FILTER...]       the benchmark suite; writes DIR/fastipc-bench.md (default: cwd)
  *
  * Exit status: 0 ok; 1 not found, or a failure; 2 a usage error. Errors go to stderr,
  * prefixed `fastipc: `. Reading never maps or registers (lib/inspect.ts); removing
@@ -64,7 +64,7 @@ Commands:
   rm NAME [--kind K]                 unlink a segment
   rm --stale                         unlink the segments that no running process uses
   demo                               what fastipc does, run on this machine (a few seconds)
-  bench [FILTER...]                  run the benchmark suite (needs a checkout's bench/)
+  bench [--out DIR] [FILTER...]      run the benchmark suite; its table goes to DIR (default: .)
   help [COMMAND]                     this text, or a command's
 
 Options:
@@ -124,14 +124,15 @@ processes at once. Removes every segment it made. Exit status 0 only if all was 
 Options:
   -h, --help   this text
 `,
-  bench: `Usage: fastipc bench [FILTER...]
+  bench: `Usage: fastipc bench [--out DIR] [FILTER...]
 
 Runs the benchmark suite (node bench/run.mjs in the package root) and prints its table;
 FILTER keeps the benches whose file name contains it. Environment knobs such as RUNS and
-BENCH_SCALE are passed through. The suite ships with the repository, not with every
-installed package.
+BENCH_SCALE are passed through. The table is written to DIR/fastipc-bench.md, by default
+in the current folder (never inside the installed package).
 
 Options:
+  --out DIR    the folder for fastipc-bench.md (default: the current folder)
   -h, --help   this text
 `,
 };
@@ -400,7 +401,12 @@ function bench(args: string[], io: Out): Promise<number> | number {
     throw new NotFound(`the benchmark suite (bench/run.mjs) is not in this installation${root ? ` (${root})` : ''}; run it from a checkout of fastipc`);
   }
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [runner, ...args], { cwd: root, stdio: 'inherit' });
+    // The results go to the folder the user is in (or --out), never into the package.
+    const out = args.includes('--out') ? [] : ['--out', process.cwd()];
+    const child = spawn(process.execPath, [runner, ...args.map((a, i) => (args[i - 1] === '--out' ? path.resolve(a) : a)), ...out], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     child.on('error', fail);
     child.on('exit', (code, signal) => done(code ?? 128 + (os.constants.signals[signal!] ?? 0)));
   });

@@ -4,7 +4,7 @@
  * reused (pid_max may be 32768), so the thread's start time, in clock ticks after boot,
  * tells a reused id from the original. Ids mean something only within one pid namespace,
  * so the namespace is recorded too, and nobody judges a thread of another namespace.
- * Computed once per thread (each worker has its own module instance).
+ * Computed once per thread, and shared by every copy of the library in it.
  *
  * Without the shim only the `atomics` backend works, and only within this process, so
  * `threadId + 1` stands in for the tid; owner death is then not detected.
@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { native } from './native';
+import { threadState } from './thread-state';
 
 export interface Identity {
   readonly pid: number;
@@ -22,7 +23,6 @@ export interface Identity {
   readonly ns: number;
 }
 
-let self: Identity | undefined;
 
 function pidNamespace(): number {
   try {
@@ -33,9 +33,10 @@ function pidNamespace(): number {
 }
 
 export function currentThread(): Identity {
-  if (self) return self;
+  const state = threadState();
+  if (state.identity) return state.identity;
   const shim = native();
-  if (!shim) return (self = { pid: process.pid, tid: threadId + 1, start: 0, ns: 0 });
+  if (!shim) return { pid: process.pid, tid: threadId + 1, start: 0, ns: 0 }; // not kept: a copy with the addon may come
   const tid = shim.gettid();
   let start = 0;
   try {
@@ -43,7 +44,7 @@ export function currentThread(): Identity {
   } catch {
     /* /proc unreadable: owner checks fall back to whether the thread exists */
   }
-  return (self = { pid: process.pid, tid, start, ns: pidNamespace() });
+  return (state.identity = { pid: process.pid, tid, start, ns: pidNamespace() });
 }
 
 /**

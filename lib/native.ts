@@ -1,6 +1,7 @@
 /**
- * Loads the C shim (shim/*.c) with node-gyp-build: a prebuilt addon from
- * `prebuilds/linux-x64/` first, else `build/Release/` from a source build.
+ * Loads the C shim (shim/*.c) with node-gyp-build: `build/Release/` from a source build
+ * if there is one, else the prebuild for this platform, arch and libc from `prebuilds/`
+ * (linux-x64 and linux-arm64, glibc and musl). Off Linux there is no addon.
  *
  * The package root is found by walking up from this file, not taken as `__dirname`:
  * this code runs from `lib/` under ts-jest and from `dist/` (ESM and CJS) when bundled.
@@ -11,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
+import { codedError } from './errors';
 
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
@@ -30,6 +32,8 @@ export interface Native {
   /** 0: started, the channel's callback gets (id, code) later; 1: 'not-equal' now. */
   waitAsync(view: Int32Array, index: number, expected: number, timeoutMs: number, id: number, channel: number): number;
   waitAsyncCancel(id: number): boolean;
+  /** How async waits sleep here: futex_waitv, or plain FUTEX_WAIT threads where it is missing or refused. */
+  waitAsyncMode(): "futex_waitv" | "futex_wait";
 }
 
 let loaded: Native | null | undefined;
@@ -49,6 +53,10 @@ function packageRoot(): string {
 /** The addon, or null when it cannot be loaded (see `nativeLoadError`). */
 export function native(): Native | null {
   if (loaded !== undefined) return loaded;
+  if (process.platform !== 'linux') {
+    loadError = new Error(`there is no addon for ${process.platform}`);
+    return (loaded = null);
+  }
   if (process.env.FASTIPC_NO_ADDON) {
     loadError = new Error('FASTIPC_NO_ADDON is set');
     return (loaded = null);
@@ -65,6 +73,14 @@ export function native(): Native | null {
 export function requireNative(what: string): Native {
   const n = native();
   if (n) return n;
+  if (process.platform !== 'linux') {
+    throw codedError(
+      'ERR_FASTIPC_UNSUPPORTED_PLATFORM',
+      `${what} is Linux-only (it needs the kernel's futex and /dev/shm), and this is ${process.platform}. ` +
+        "Here the 'atomics' backend works: Mutex, Semaphore, Event, FutexWord and the atomics over a " +
+        'SharedArrayBuffer, between the worker threads of one process.',
+    );
+  }
   const err = new Error(
     `fastipc: ${what} needs the native addon, which did not load (${loadError?.message}). ` +
       'Rebuild it with `npm rebuild fastipc` (needs python3, make and a C compiler), ' +

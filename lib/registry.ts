@@ -10,8 +10,8 @@
  *                                whose inode is <ino> (after an unlink the name may hold
  *                                a newer segment); `start` is the thread's start time,
  *                                since pids and tids are reused; <ns> its pid namespace;
- *                                <copy> tells apart two copies of this library loaded in
- *                                one thread (ESM and CJS), each with its own handles
+ *                                <copy> a random id of the thread's library state (every
+ *                                copy loaded in the thread shares one: thread-state.ts)
  *
  * A process counts while any of its threads holds a handle. A registration is dead when
  * no thread (pid, tid) started at `start` runs any more; dead ones are swept on open and
@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { currentThread, isAlive } from './identity';
 import { requireNative } from './native';
+import { threadState } from './thread-state';
 
 const LOCK_EX = 2;
 
@@ -106,7 +107,6 @@ export function sweep(file: string): Registration[] {
   return all.filter((r) => r.alive);
 }
 
-const COPY = Math.floor(Math.random() * 2 ** 32).toString(16);
 
 function entryName(r: Omit<Registration, 'alive'>): string {
   return `${r.pid}.${r.tid}.${r.start}.${r.ino}.${r.ns >>> 0}.${r.copy}`;
@@ -114,7 +114,7 @@ function entryName(r: Omit<Registration, 'alive'>): string {
 
 function mine(ino: number): string {
   const me = currentThread();
-  return entryName({ pid: me.pid, tid: me.tid, start: me.start, ino, ns: me.ns, copy: COPY });
+  return entryName({ pid: me.pid, tid: me.tid, start: me.start, ino, ns: me.ns, copy: threadState().copy });
 }
 
 /** Records that this thread uses segment `file` with inode `ino`. Call under `locked`. */

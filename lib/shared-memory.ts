@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireNative } from './native';
+import { threadState } from './thread-state';
 import { forget, locked, processCount, register, sweep, unregister } from './registry';
 import { checkInteger, checkOptions, describe } from './validate';
 
@@ -61,10 +62,10 @@ interface Opened {
 
 /**
  * This thread's open handles, by segment (file and inode: after an unlink the name may
- * hold a newer segment): the PID registry counts threads, not handles.
+ * hold a newer segment): the PID registry counts threads, not handles. Shared with every
+ * other copy of the library in this thread (thread-state.ts).
  */
-const open = new Map<string, Set<SharedMemory>>();
-let exitHook = false;
+const open = threadState().open;
 
 function closeAllOnExit(): void {
   for (const handles of open.values()) for (const h of [...handles]) h.close();
@@ -125,8 +126,9 @@ export class SharedMemory implements Disposable {
       mine.add(shm);
       return shm;
     });
-    if (!exitHook) {
-      exitHook = true;
+    const state = threadState();
+    if (!state.exitHook) {
+      state.exitHook = true;
       process.on('exit', closeAllOnExit);
     }
     return handle;

@@ -10,6 +10,7 @@
  */
 import { closedError, codedError } from '../errors';
 import { requireNative, type Native } from '../native';
+import { threadState } from '../thread-state';
 import type { Backend, WaitResult } from './types';
 
 const OK = 0;
@@ -46,12 +47,12 @@ function slicedWait(shim: Native, view: Int32Array, index: number, expected: num
 
 export function futexBackend(): Backend {
   const shim = requireNative("the 'futex' backend");
-  let async: ((view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal) => Promise<WaitResult>) | undefined;
+  let async: AsyncWait | undefined;
   return {
     name: 'futex',
     wait: (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout),
     wake: (view, index, count) => shim.futexWake(view, index, count),
-    waitAsync: (view, index, expected, timeout, signal) => (async ??= asyncWaits(shim))(view, index, expected, timeout, signal),
+    waitAsync: (view, index, expected, timeout, signal) => (async ??= sharedAsyncWaits(shim))(view, index, expected, timeout, signal),
   };
 }
 
@@ -59,7 +60,15 @@ function failedError(): Error {
   return codedError('ERR_FASTIPC_WAIT_FAILED', 'futex_waitv failed in the async waiter thread');
 }
 
-function asyncWaits(shim: Native) {
+type AsyncWait = (view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal) => Promise<WaitResult>;
+
+/** One channel of the shim for every copy of the library in this thread (thread-state.ts). */
+function sharedAsyncWaits(shim: Native): AsyncWait {
+  const state = threadState();
+  return ((state.futexAsync as AsyncWait | undefined) ??= asyncWaits(shim));
+}
+
+function asyncWaits(shim: Native): AsyncWait {
   const pending = new Map<number, (code: number) => void>();
   const channel = shim.waitAsyncInit((id: number, code: number) => {
     const settle = pending.get(id);
