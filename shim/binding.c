@@ -134,8 +134,6 @@ typedef struct {
   fx_waiters *waiters;
   napi_threadsafe_function tsfn;
   uint32_t pending;          /* waits started and not yet delivered or cancelled */
-  fx_completion *buf;        /* swapped with waiter.c's queue */
-  size_t cap;
   napi_ref *callbacks;       /* one per copy of the library loaded in this thread */
   uint32_t ncallbacks;
 } async_ctx;
@@ -170,16 +168,17 @@ static void notify_js(void *arg) {
 static void deliver(napi_env env, napi_value js_cb, void *context, void *data) {
   async_ctx *c = context;
   if (!env) return;  /* tearing down */
-  size_t n = fx_waiters_take(c->waiters, &c->buf, &c->cap);
+  fx_completion *list = fx_waiters_take(c->waiters);
   napi_value undefined, argv[2], fn;
   napi_get_undefined(env, &undefined);
   napi_value first_error = NULL;
-  for (size_t i = 0; i < n; i++) {
-    wait_user *u = c->buf[i].user;
+  for (fx_completion *done = list, *next; done; done = next) {
+    next = done->next;
+    wait_user *u = done->user;
     napi_delete_reference(env, u->memory);
     pending_add(c, -1);
-    napi_create_uint32(env, c->buf[i].id, &argv[0]);
-    napi_create_int32(env, c->buf[i].code, &argv[1]);
+    napi_create_uint32(env, done->id, &argv[0]);
+    napi_create_int32(env, done->code, &argv[1]);
     if (napi_get_reference_value(env, c->callbacks[u->channel], &fn) == napi_ok && fn &&
         napi_call_function(env, undefined, fn, 2, argv, NULL) == napi_pending_exception) {
       /* deliver the rest of the batch first; then let the first error surface */
@@ -188,6 +187,7 @@ static void deliver(napi_env env, napi_value js_cb, void *context, void *data) {
       if (!first_error) first_error = e;
     }
     free(u);
+    fx_completion_free(done);
   }
   if (first_error) napi_throw(env, first_error);
 }
@@ -199,7 +199,6 @@ static void teardown(void *arg) {
   napi_set_instance_data(c->env, NULL, NULL, NULL);  /* a late mapping finalizer finds none */
   fx_waiters_free(c->waiters, drop_ref, NULL);  /* joins the waiter threads first */
   napi_release_threadsafe_function(c->tsfn, napi_tsfn_abort);
-  free(c->buf);
   free(c->callbacks);
   free(c);
 }

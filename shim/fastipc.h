@@ -20,14 +20,22 @@ void fx_mapping_release(fx_mapping *m);   /* the ArrayBuffer's finalizer */
 
 /* waiter.c: async waits, completed on waiter threads in futex_waitv(2). */
 typedef struct fx_waiters fx_waiters;
-typedef struct { uint32_t id; int code; void *user; uint32_t *addr; } fx_completion;
+typedef struct fx_completion {
+  uint32_t id;
+  int code;
+  void *user;
+  uint32_t *addr;
+  struct fx_completion *next;
+} fx_completion;
 int fx_waitv_supported(void);  /* 0, or -ENOSYS / -EPERM */
 int fx_waiters_fallback(fx_waiters *w);  /* 1: without futex_waitv (plain FUTEX_WAIT per thread) */
 fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg);
-/* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure */
+/* 0 when added, FX_NOT_EQUAL when *addr != expected already, -errno on failure (-EAGAIN:
+ * without futex_waitv, more distinct words than the fallback threads can watch) */
 int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user);
 int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user);   /* 1 if it was pending */
-size_t fx_waiters_take(fx_waiters *w, fx_completion **buf, size_t *cap); /* swaps buffers */
+fx_completion *fx_waiters_take(fx_waiters *w);  /* completed waits, oldest first */
+void fx_completion_free(fx_completion *c);
 void fx_waiters_close_range(fx_waiters *w, void *base, size_t len); /* completes FX_CLOSED */
 void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg);
 

@@ -55,12 +55,12 @@
 #define POLL_MS 2                                 /* fallback: a thread's slots after the first */
 #define STACK_BYTES (256 * 1024)
 
+/* A wait. Its completion is the record itself, queued as it is: completing allocates
+ * nothing, so it cannot fail. */
 typedef struct wait_rec {
-  uint32_t id;
-  uint32_t *addr;               /* the word (for passing on a wake it took) */
+  fx_completion c;              /* id, user, addr (the word, for passing on a wake it took) */
   int64_t deadline_ns;          /* CLOCK_MONOTONIC; INT64_MAX = none */
-  void *user;
-  struct wait_rec *next;
+  struct wait_rec *next;        /* in its slot */
 } wait_rec;
 
 typedef struct {
@@ -77,6 +77,8 @@ typedef struct wthread {
   uint32_t *sleep_addr;         /* fallback: the shared word it sleeps on; NULL: ctl */
   uint32_t kick_bit;            /* fallback: its FUTEX_WAKE_BITSET bit (never bit 31) */
   int64_t sleep_deadline;       /* the deadline of its current sleep */
+  int kick_hit;                 /* fallback: a kick's wake woke someone during this sleep */
+  int closing;                  /* close_range: has a slot in the range being closed */
   uint64_t rounds;              /* returns from futex_waitv processed */
   int retries;                  /* consecutive futex_waitv failures */
   int nslots;
@@ -91,8 +93,8 @@ struct fx_waiters {
   int nthreads;
   int fallback;                 /* no futex_waitv: plain FUTEX_WAIT per thread */
   int stopping;
-  fx_completion *done;          /* completions not yet taken by the JS thread */
-  size_t ndone, capdone;
+  fx_completion *done;          /* completions not yet taken by the JS thread, oldest first */
+  fx_completion **done_tail;
   int notified;                 /* notify() called since the last take */
   void (*notify)(void *);
   void *notify_arg;
@@ -123,10 +125,12 @@ static void kick(fx_waiters *w, wthread *t) {
   }
   uint64_t round = t->rounds;
   while (t->in_wait && t->rounds == round) {
-    futex(t->sleep_addr, FUTEX_WAKE_BITSET, INT_MAX, NULL, t->kick_bit);
+    /* A wake that reached someone has most likely reached t (others with its bit on the
+     * same word are rare): give t time to come round before sending another. */
+    if (futex(t->sleep_addr, FUTEX_WAKE_BITSET, INT_MAX, NULL, t->kick_bit) > 0) t->kick_hit = 1;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 200000;
+    ts.tv_nsec += t->kick_hit ? 5000000 : 200000;
     if (ts.tv_nsec >= 1000000000) { ts.tv_sec++; ts.tv_nsec -= 1000000000; }
     pthread_cond_timedwait(&w->round_done, &w->lock, &ts);
   }
@@ -135,31 +139,20 @@ static void kick(fx_waiters *w, wthread *t) {
 /* Pass a wake on to another sleeper on the word (EFAULT when unmapped: harmless). */
 static void pass_wake(uint32_t *addr) { fx_futex_wake(addr, 1); }
 
-/* Queue a completion; caller holds the lock. Returns 0 or -ENOMEM. */
-static int complete(fx_waiters *w, wait_rec *r, int code) {  /* frees r unless -ENOMEM */
-  if (w->ndone == w->capdone) {
-    size_t cap = w->capdone ? w->capdone * 2 : 64;
-    fx_completion *d = realloc(w->done, cap * sizeof *d);
-    if (!d) return -ENOMEM;
-    w->done = d;
-    w->capdone = cap;
-  }
-  w->done[w->ndone++] = (fx_completion){.id = r->id, .code = code, .user = r->user, .addr = r->addr};
-  free(r);
-  return 0;
+/* Queue a completion; caller holds the lock. */
+static void complete(fx_waiters *w, wait_rec *r, int code) {
+  r->c.code = code;
+  r->c.next = NULL;
+  *w->done_tail = &r->c;
+  w->done_tail = &r->c.next;
 }
 
-/* On -ENOMEM the completion cannot be queued: the wait stays in the slot, to be completed
- * at a later round (a failed realloc leaves the queue as it was). */
 static void complete_all(fx_waiters *w, slot *s, int code) {
-  for (wait_rec **pp = &s->waits; *pp;) {
-    wait_rec *r = *pp;
-    *pp = r->next;
-    if (complete(w, r, code) < 0) {
-      *pp = r;
-      return;
-    }
+  for (wait_rec *r = s->waits, *next; r; r = next) {
+    next = r->next;
+    complete(w, r, code);
   }
+  s->waits = NULL;
   s->addr = NULL;
 }
 
@@ -192,6 +185,7 @@ static long sleep_one(fx_waiters *w, wthread *t, struct futex_waitv *v, int nv, 
   uint32_t *addr = (uint32_t *)(uintptr_t)v[1].uaddr;
   t->sleep_addr = addr;
   t->sleep_deadline = deadline;
+  t->kick_hit = 0;
   t->in_wait = 1;
   pthread_mutex_unlock(&w->lock);
   if (load(&t->ctl) != v[0].val) {  /* kicked already: no need to sleep */
@@ -253,9 +247,10 @@ static void *run(void *arg) {
       w->fallback = 1;
       continue;
     }
-    /* Fallback: woken while a kick was pending, with the word unchanged, may have been the
-     * kick: pass the wake on rather than complete on it (see the top of the file). */
-    if (fallback && ret == 1 && load(&t->ctl) != v[0].val && nv > 1 &&
+    /* Fallback: woken while a kick's wake reached someone, with the word unchanged, may
+     * have been the kick: pass the wake on rather than complete on it (see the top of the
+     * file). A kick whose wakes reached nobody cannot have woken us: that was a real wake. */
+    if (fallback && ret == 1 && t->kick_hit && nv > 1 &&
         load((uint32_t *)(uintptr_t)v[1].uaddr) == v[1].val) {
       pass_wake((uint32_t *)(uintptr_t)v[1].uaddr);
       ret = -1;
@@ -299,16 +294,13 @@ static void *run(void *arg) {
         wait_rec *r = *pp;
         if (r->deadline_ns <= now) {
           *pp = r->next;
-          if (complete(w, r, FX_TIMED_OUT) < 0) {
-            *pp = r;  /* out of memory: it times out at a later round */
-            break;
-          }
+          complete(w, r, FX_TIMED_OUT);
         } else {
           pp = &r->next;
         }
       }
     }
-    if (w->ndone && !w->notified) {
+    if (w->done && !w->notified) {
       w->notified = 1;
       w->notify(w->notify_arg);
     }
@@ -341,6 +333,7 @@ fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
   pthread_cond_init(&w->round_done, &ca);
   pthread_condattr_destroy(&ca);
   w->fallback = fx_waitv_supported() < 0;
+  w->done_tail = &w->done;
   w->notify = notify;
   w->notify_arg = arg;
   return w;
@@ -371,11 +364,11 @@ static wthread *start_thread(fx_waiters *w) {
 }
 
 int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double timeout_ms, uint32_t id, void *user) {
-  wait_rec *r = malloc(sizeof *r);
+  wait_rec *r = calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
-  r->id = id;
-  r->user = user;
-  r->addr = addr;
+  r->c.id = id;
+  r->c.user = user;
+  r->c.addr = addr;
   r->deadline_ns = INT64_MAX;
   if (!(timeout_ms >= 0)) timeout_ms = 0;
   if (!isinf(timeout_ms) && timeout_ms < 1e12) r->deadline_ns = now_ns() + (int64_t)(timeout_ms * 1e6);
@@ -387,8 +380,11 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
     return FX_NOT_EQUAL;
   }
   /* Join the slot for (addr, expected) if one exists, else take a free one: with
-   * futex_waitv, in the first thread with room; without, in an idle thread, a new one
-   * while there are fewer than FALLBACK_THREADS, else the one with the fewest slots. */
+   * futex_waitv, in the first thread with room (else a new thread); without, in an idle
+   * thread, else a new one while there are fewer than FALLBACK_THREADS, else in the one
+   * with the fewest slots (where it is polled). A thread that cannot be started leaves
+   * the slot to a thread with room, if any. */
+  int rc = -ENOMEM;
   wthread *home = NULL, *room = NULL;
   slot *s = NULL;
   for (wthread *t = w->threads; t && !s; t = t->next) {
@@ -403,9 +399,14 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
   }
   int fresh = !s;
   if (!s) {
-    if (!room || (w->fallback && room->nslots > 0 && w->nthreads < FALLBACK_THREADS)) {
-      room = start_thread(w);
-      if (!room) goto nomem;
+    int may_start = !w->fallback || w->nthreads < FALLBACK_THREADS;
+    if (may_start && (!room || (w->fallback && room->nslots > 0))) {
+      wthread *started = start_thread(w);
+      if (started) room = started;
+    }
+    if (!room) {
+      if (!may_start) rc = -EAGAIN;
+      goto fail;
     }
     home = room;
     s = &room->slots[room->nslots++];
@@ -420,10 +421,10 @@ int fx_waiters_add(fx_waiters *w, uint32_t *addr, uint32_t expected, double time
   if (fresh || (home->in_wait && r->deadline_ns < home->sleep_deadline)) kick(w, home);
   pthread_mutex_unlock(&w->lock);
   return 0;
-nomem:
+fail:
   pthread_mutex_unlock(&w->lock);
   free(r);
-  return -ENOMEM;
+  return rc;
 }
 
 int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user) {
@@ -432,10 +433,10 @@ int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user) {
   for (wthread *t = w->threads; t && !found; t = t->next) {
     for (int i = 0; i < t->nslots && !found; i++) {
       for (wait_rec **pp = &t->slots[i].waits; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) {
+        if ((*pp)->c.id == id) {
           wait_rec *r = *pp;
           *pp = r->next;
-          *user = r->user;
+          *user = r->c.user;
           free(r);
           found = 1;
           if (!t->slots[i].waits) kick(w, t);  /* stop watching the word: see the pass-on above */
@@ -448,33 +449,26 @@ int fx_waiters_cancel(fx_waiters *w, uint32_t id, void **user) {
   return found;
 }
 
-size_t fx_waiters_take(fx_waiters *w, fx_completion **out, size_t *cap) {
+fx_completion *fx_waiters_take(fx_waiters *w) {
   pthread_mutex_lock(&w->lock);
-  /* Swap buffers: the JS thread gets the filled one, the waiter threads an empty one. */
-  fx_completion *d = w->done;
-  size_t n = w->ndone, c = w->capdone;
-  w->done = *out;
-  w->capdone = *cap;
-  w->ndone = 0;
+  fx_completion *list = w->done;
+  w->done = NULL;
+  w->done_tail = &w->done;
   w->notified = 0;
   pthread_mutex_unlock(&w->lock);
-  *out = d;
-  *cap = c;
-  return n;
+  return list;
 }
+
+void fx_completion_free(fx_completion *c) { free((wait_rec *)c); /* c is its record's first member */ }
 
 void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
   uintptr_t lo = (uintptr_t)base, hi = lo + len;
   pthread_mutex_lock(&w->lock);
   int any = 0;
-  /* Waits that completed but have not reached JavaScript yet: if one took a wake, that
-   * wake must go on before the memory goes. */
-  for (size_t i = 0; i < w->ndone; i++) {
-    uintptr_t a = (uintptr_t)w->done[i].addr;
-    if (a >= lo && a < hi && w->done[i].code == FX_OK) pass_wake(w->done[i].addr);
-  }
+  /* First every slot on the memory, in every thread, before the lock is let go (kick and
+   * the round waits below let it go): no wait on it can complete 'ok' after this. */
   for (wthread *t = w->threads; t; t = t->next) {
-    int mine = 0;
+    t->closing = 0;
     /* (also empty slots: their wait was cancelled, but the kernel may have woken them) */
     for (int i = 0; i < t->nslots; i++) {
       uintptr_t a = (uintptr_t)t->slots[i].addr;
@@ -483,17 +477,25 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
          * sleeper in another process never sleeps on with its condition true. */
         pass_wake(t->slots[i].addr);
         complete_all(w, &t->slots[i], FX_CLOSED);
-        mine = any = 1;
+        t->closing = any = 1;
       }
     }
-    if (!mine) continue;
+  }
+  /* Waits that completed but have not reached JavaScript yet: if one took a wake, that
+   * wake must go on before the memory goes. */
+  for (fx_completion *c = w->done; c; c = c->next) {
+    uintptr_t a = (uintptr_t)c->addr;
+    if (a >= lo && a < hi && c->code == FX_OK) pass_wake(c->addr);
+  }
+  for (wthread *t = w->threads; t; t = t->next) {
+    if (!t->closing) continue;
     /* Until the thread leaves futex_waitv, its kernel entry for the word can still take
      * a wake: wait for that round to end (it passes such a wake on, see run()). */
     uint64_t round = t->rounds;
     kick(w, t);
     while (t->in_wait && t->rounds == round && !w->stopping) pthread_cond_wait(&w->round_done, &w->lock);
   }
-  if (any && w->ndone && !w->notified) {
+  if (any && w->done && !w->notified) {
     w->notified = 1;
     w->notify(w->notify_arg);
   }
@@ -515,17 +517,18 @@ void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *a
       if (t->slots[i].addr) pass_wake(t->slots[i].addr);
       for (wait_rec *r = t->slots[i].waits, *rn; r; r = rn) {
         rn = r->next;
-        drop(r->user, arg);
+        drop(r->c.user, arg);
         free(r);
       }
     }
     free(t);
   }
-  for (size_t i = 0; i < w->ndone; i++) {
-    if (w->done[i].code == FX_OK) pass_wake(w->done[i].addr);
-    drop(w->done[i].user, arg);
+  for (fx_completion *c = w->done, *next; c; c = next) {
+    next = c->next;
+    if (c->code == FX_OK) pass_wake(c->addr);
+    drop(c->user, arg);
+    fx_completion_free(c);
   }
-  free(w->done);
   pthread_mutex_destroy(&w->lock);
   pthread_cond_destroy(&w->round_done);
   free(w);

@@ -220,9 +220,10 @@ describe.each(variants)('primitives contract: $name', (variant) => {
         inWorker({ ...base, role: 'waiter' }),
         inWorker({ ...base, role: 'churner' }),
       ];
-      const poster = await inWorker<{ stuck: number; failures: number; value: number }>({ ...base, role: 'poster' });
+      const poster = await inWorker<{ stuck: number; failures: number; value: number; late: number }>({ ...base, role: 'poster' });
       await Promise.all(roles);
-      expect(poster).toEqual({ stuck: -1, failures: 0, value: 0 });
+      // late: rounds slower than 50 ms, each a lost wakeup that a periodic re-check recovered
+      expect({ ...poster, late: poster.late <= 1500 / 100 ? 'at most 1%' : poster.late }).toEqual({ stuck: -1, failures: 0, value: 0, late: 'at most 1%' });
     });
   });
 
@@ -242,6 +243,22 @@ describe.each(variants)('primitives contract: $name', (variant) => {
       const start = performance.now();
       expect(a.wait({ timeout: 20 })).toBe(false);
       expect(performance.now() - start).toBeGreaterThanOrEqual(20);
+    });
+
+    test('a wake that is not a set() does not end a wait: the waiter re-checks and times out', async () => {
+      const ev = new Event(s.memory, 0, opts());
+      const done = inWorker<{ ok: boolean; elapsed: number }>({ task: 'eventWait', memory: s.spec, backend: s.backend, timeout: 400 });
+      await until(() => Atomics.load(new Int32Array(s.memory, 12, 1), 0) === 1, 10000, 'the waiter to sleep');
+      const state = new FutexWord(s.memory, 8, opts()); // the event's state word, unchanged
+      const spurious = setInterval(() => state.wake(Infinity), 20);
+      try {
+        const r = await done;
+        expect(r.ok).toBe(false);
+        expect(r.elapsed).toBeGreaterThanOrEqual(400);
+      } finally {
+        clearInterval(spurious);
+      }
+      expect(ev.isSet).toBe(false);
     });
 
     test('one set() wakes 4 waiters in other threads or processes', async () => {

@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+// npm run mutate [-- [--only ID[,ID]] [--json FILE] [--list]]
+//
+// Mutation testing for the protocols, as a habit (not in CI: ~10 minutes). Each mutant is
+// one curated defect of the kind that a periodic re-check would hide (a dropped wake, a
+// wake on the wrong word, a skipped re-check, a deadline cut short, a wake not passed on
+// when leaving, a skipped unlink or validation, WAITERS dropped), applied to a copy of the
+// working tree; the copy is built (dist/, the test fixtures, and the addon when the
+// mutant is in shim/) and the test files that should catch it run there. A mutant is
+// caught when they fail. Prints a table and the score.
+//
+// StrykerJS was not used: its mutants live in the TypeScript that ts-jest compiles, while
+// most of what these tests exercise runs from the built dist/ in worker threads and child
+// processes (and in C), which Stryker's in-place instrumentation does not reach.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** { id, what, file, find (must occur exactly once), replace, tests (jest path patterns) } */
+export const MUTANTS = [
+  {
+    id: 'sem-post-wakes-from-zero-only',
+    what: 'Semaphore.post wakes sleepers only when the count was 0 before (the Python package\'s lost wakeup)',
+    file: 'lib/semaphore.ts',
+    find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
+    replace: 'if (sleepers > 0 && count === 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
+    tests: ['test/primitives.contract', 'test/wake-latency'],
+  },
+  {
+    id: 'mutex-unlock-never-wakes',
+    what: 'Mutex.unlock clears the state but never wakes a waiter',
+    file: 'lib/mutex.ts',
+    find: `          : \`Mutex.unlock(): the mutex is held by thread \${state & TID_MASK} of pid \${this.view[OWNER_PID]}, not by the calling thread\`,
+      );
+    }
+    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);`,
+    replace: `          : \`Mutex.unlock(): the mutex is held by thread \${state & TID_MASK} of pid \${this.view[OWNER_PID]}, not by the calling thread\`,
+      );
+    }
+    Atomics.exchange(this.view, STATE, UNLOCKED);`,
+    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+  },
+  {
+    id: 'futex-slice-cuts-timeout',
+    what: "a futex wait longer than one 100 ms slice returns 'timed-out' after the first slice",
+    file: 'lib/backend/futex.ts',
+    find: '    first = false;',
+    replace: "    return 'timed-out';",
+    tests: ['test/backend.contract'],
+  },
+  {
+    id: 'skip-byteoffset-alignment',
+    what: 'the byteOffset multiple-of-4 check is skipped (V8 then throws its own RangeError)',
+    file: 'lib/memory.ts',
+    find: '  if ((base + offset) % align !== 0) {',
+    replace: '  if (false) {',
+    tests: ['test/validation'],
+  },
+  {
+    id: 'event-set-drops-wake',
+    what: 'Event.set sets the state but wakes nobody',
+    file: 'lib/event.ts',
+    find: '    if (Atomics.load(v, SLEEPERS) > 0) this.impl.wake(v, STATE, Infinity);',
+    replace: '',
+    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+  },
+  {
+    id: 'sem-wakes-wrong-word',
+    what: 'Semaphore.post wakes the sleepers word instead of the count it sleeps on',
+    file: 'lib/semaphore.ts',
+    find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
+    replace: 'if (sleepers > 0) this.impl.wake(v, SLEEPERS, Math.min(n, sleepers));',
+    tests: ['test/primitives.contract', 'test/wake-latency'],
+  },
+  {
+    id: 'event-wait-skips-recheck',
+    what: 'Event.wait returns true after any wake, without looking at the state again',
+    file: 'lib/event.ts',
+    find: `        this.impl.wait(v, STATE, state, left);
+        state = Atomics.load(v, STATE);
+      }
+    } finally {`,
+    replace: `        if (this.impl.wait(v, STATE, state, left) === 'ok') return true;
+        state = Atomics.load(v, STATE);
+      }
+    } finally {`,
+    tests: ['test/primitives.contract'],
+  },
+  {
+    id: 'deadline-cut-short',
+    what: 'the remaining time of a wait is computed against half its timeout',
+    file: 'lib/header.ts',
+    find: 'return timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout;',
+    replace: 'return timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout / 2;',
+    tests: ['test/primitives.contract', 'test/async.contract'],
+  },
+  {
+    id: 'sem-leave-drops-passed-wake',
+    what: 'a Semaphore waiter that leaves without a token does not pass on a wake it may have absorbed',
+    file: 'lib/semaphore.ts',
+    find: '    if (this.removeSleeper(SLEEPERS) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);',
+    replace: '    this.removeSleeper(SLEEPERS);',
+    tests: ['test/primitives.contract', 'test/wake-latency'],
+  },
+  {
+    id: 'mutex-leave-drops-passed-wake',
+    what: 'a Mutex waiter that gives up (timeout) does not pass on a wake when the lock is free',
+    file: 'lib/mutex.ts',
+    find: `      if ((state & TID_MASK) === UNLOCKED) {
+        this.impl.wake(v, STATE, 1);
+        return false;
+      }`,
+    replace: `      if ((state & TID_MASK) === UNLOCKED) {
+        return false;
+      }`,
+    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+  },
+  {
+    id: 'skip-unlink-on-last-close',
+    what: "the last live user's close leaves the segment in /dev/shm",
+    file: 'lib/shared-memory.ts',
+    find: '      if (inode(file) === this.ino) fs.rmSync(file, { force: true });',
+    replace: '',
+    tests: ['test/lifecycle', 'test/shared-memory', 'test/named'],
+  },
+  {
+    id: 'skip-post-overflow-check',
+    what: 'Semaphore.post does not refuse a count past 2^31-1',
+    file: 'lib/semaphore.ts',
+    find: '      if (count > SEMAPHORE_MAX - n) {',
+    replace: '      if (false) {',
+    tests: ['test/validation', 'test/primitives.contract'],
+  },
+  {
+    id: 'mutex-drops-waiters',
+    what: 'a Mutex waiter sleeps without setting WAITERS (so unlock wakes nobody)',
+    file: 'lib/mutex.ts',
+    find: '      const old = Atomics.or(this.view, STATE, WAITERS);',
+    replace: '      const old = Atomics.load(this.view, STATE);',
+    tests: ['test/primitives.contract', 'test/wake-latency'],
+  },
+  {
+    id: 'async-abort-drops-passed-wake',
+    what: 'an async futex wait aborted after it absorbed a wake does not pass the wake on',
+    file: 'lib/backend/futex.ts',
+    find: '            if (code === OK && view.length > index) shim.futexWake(view, index, 1);',
+    replace: '',
+    tests: ['test/async.contract'],
+  },
+  {
+    id: 'shim-cancelled-slot-swallows-wake',
+    what: 'C: a waiter slot whose waits were all cancelled drops a wake the kernel gave it',
+    file: 'shim/waiter.c',
+    find: '  if (maybe_woken) pass_wake(s->addr);',
+    replace: '  (void)maybe_woken;',
+    tests: ['test/async.contract'],
+  },
+  {
+    id: 'shim-fallback-kick-once',
+    what: 'C, without futex_waitv: a kick is sent once, not until the waiter thread has been round',
+    file: 'shim/waiter.c',
+    find: '  while (t->in_wait && t->rounds == round) {',
+    replace: '  for (int once = 0; t->in_wait && t->rounds == round && !once; once = 1) {',
+    tests: ['test/no-waitv'],
+  },
+];
+
+const MUTANT_LIMIT_MS = 180_000;
+
+/** Runs a command in its own process group; past `timeoutMs` the whole group is killed
+ * (jest's workers and the tests' children too). */
+function run(cmd, args, cwd, timeoutMs = 900_000) {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.toLowerCase().startsWith('npm_')) delete env[k];
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    let signal = null;
+    const timer = setTimeout(() => {
+      signal = 'SIGKILL';
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // whatever it left running
+      } catch {}
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+function copyTree(to) {
+  fs.cpSync(ROOT, to, {
+    recursive: true,
+    preserveTimestamps: true,
+    filter: (from) => {
+      const top = path.relative(ROOT, from).split(path.sep)[0];
+      return !['node_modules', '.git', 'dist', 'prebuilds', 'coverage'].includes(top) && !from.endsWith('.tgz');
+    },
+  });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(to, 'node_modules'), 'dir');
+}
+
+async function build(dir, addon) {
+  for (const [cmd, args] of [
+    ['npx', ['tsup']],
+    ['npm', ['run', '--silent', 'build:fixtures']],
+    ...(addon ? [['npx', ['node-gyp', 'rebuild']]] : []),
+  ]) {
+    const r = await run(cmd, args, dir);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}:\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/** Runs jest on `patterns` in `dir`; a mutant's run stops at its first failing file (--bail)
+ * and is killed after `limitMs` (a hang is a failure too: the tests did not pass). */
+async function jest(dir, patterns, { bail = false, limitMs = 900_000 } = {}) {
+  const report = path.join(dir, `jest-${Date.now()}.json`);
+  const flags = ['--ci', '--json', `--outputFile=${report}`, ...(bail ? ['--bail=1'] : [])];
+  const r = await run(process.execPath, [path.join(dir, 'node_modules', 'jest', 'bin', 'jest.js'), ...flags, ...patterns], dir, limitMs);
+  if (r.signal === 'SIGKILL') return { passed: false, failed: [`still running after ${limitMs / 1000} s: killed`] };
+  let failed = [];
+  try {
+    const j = JSON.parse(fs.readFileSync(report, 'utf8'));
+    failed = j.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName));
+    if (j.numRuntimeErrorTestSuites) failed.push(`${j.numRuntimeErrorTestSuites} suite(s) failed to run`);
+  } catch {
+    failed.push(`no report (exit ${r.status}, signal ${r.signal})`);
+  }
+  return { passed: r.status === 0, failed };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args.includes('--list')) {
+    for (const m of MUTANTS) console.log(`${m.id.padEnd(36)} ${m.what}`);
+    return;
+  }
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set(args[onlyAt + 1].split(',')) : null;
+  const jsonAt = args.indexOf('--json');
+  const chosen = MUTANTS.filter((m) => !only || only.has(m.id));
+  if (!chosen.length) throw new Error(`no mutant matches ${[...only].join(',')}`);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-mutate-'));
+  const dir = path.join(work, 'tree');
+  const results = [];
+  try {
+    copyTree(dir);
+    process.stderr.write(`mutate: copy in ${dir}; baseline build and run of every test file used\n`);
+    await build(dir, false);
+    const patterns = [...new Set(chosen.flatMap((m) => m.tests))];
+    const baseline = await jest(dir, patterns);
+    if (!baseline.passed) throw new Error(`the unmutated tree fails its tests, so no mutant can be judged: ${baseline.failed.join('; ')}`);
+    for (const m of chosen) {
+      const file = path.join(dir, m.file);
+      const original = fs.readFileSync(file, 'utf8');
+      const at = original.indexOf(m.find);
+      if (at < 0 || original.indexOf(m.find, at + 1) >= 0) throw new Error(`mutant ${m.id}: its text must occur exactly once in ${m.file}`);
+      const t0 = Date.now();
+      const addon = m.file.startsWith('shim/');
+      process.stderr.write(`mutate: ${m.id} ... `);
+      fs.writeFileSync(file, original.slice(0, at) + m.replace + original.slice(at + m.find.length));
+      let outcome;
+      try {
+        await build(dir, addon);
+        outcome = await jest(dir, m.tests, { bail: true, limitMs: MUTANT_LIMIT_MS });
+      } finally {
+        fs.writeFileSync(file, original);
+      }
+      if (addon) await build(dir, true);
+      const caught = !outcome.passed;
+      results.push({ id: m.id, what: m.what, caught, failedTests: outcome.failed, seconds: Math.round((Date.now() - t0) / 1000) });
+      process.stderr.write(`${caught ? 'caught' : 'SURVIVED'} (${results.at(-1).seconds} s)\n`);
+    }
+  } finally {
+    fs.rmSync(path.join(dir, 'node_modules'), { force: true }); // the link only
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const caught = results.filter((r) => r.caught).length;
+  console.log('| mutant | result | first failing test |');
+  console.log('|---|---|---|');
+  for (const r of results) console.log(`| ${r.id} | ${r.caught ? 'caught' : '**survived**'} | ${(r.failedTests[0] ?? '').replace(/\|/g, '/')} |`);
+  console.log(`\n${caught} of ${results.length} mutants caught`);
+  if (jsonAt >= 0) fs.writeFileSync(args[jsonAt + 1], JSON.stringify(results, null, 2) + '\n');
+  process.exitCode = caught === results.length ? 0 : 1;
+}
+
+await main();
