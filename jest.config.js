@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test', '<rootDir>/property-tests'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['\\.stress\\.test\\.ts$'],
+  // stress: `npm run stress`; quiet: the second, serial phase of `npm test` (test/run.mjs)
+  testPathIgnorePatterns: ['\\.stress\\.test\\.ts$', '\\.quiet\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/global-setup.js',

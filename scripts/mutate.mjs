@@ -7,18 +7,21 @@
 // when leaving, a skipped unlink or validation, WAITERS dropped), applied to a copy of the
 // working tree; the copy is built (dist/, the test fixtures, and the addon when the
 // mutant is in shim/) and the test files that should catch it run there. A mutant is
-// caught when they fail. Prints a table and the score.
+// caught when they fail. Prints a table and the score. Run nothing else that uses
+// /dev/shm meanwhile: what a run adds there is removed after it.
 //
 // StrykerJS was not used: its mutants live in the TypeScript that ts-jest compiles, while
 // most of what these tests exercise runs from the built dist/ in worker threads and child
 // processes (and in C), which Stryker's in-place instrumentation does not reach.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 
 /** { id, what, file, find (must occur exactly once), replace, tests (jest path patterns) } */
 export const MUTANTS = [
@@ -28,7 +31,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
     replace: 'if (sleepers > 0 && count === 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
-    tests: ['test/primitives.contract', 'test/wake-latency'],
+    tests: ['test/wake-latency', 'test/primitives.contract'],
   },
   {
     id: 'mutex-unlock-never-wakes',
@@ -42,7 +45,7 @@ export const MUTANTS = [
       );
     }
     Atomics.exchange(this.view, STATE, UNLOCKED);`,
-    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+    tests: ['test/wake-latency', 'test/primitives.contract', 'test/async.contract'],
   },
   {
     id: 'futex-slice-cuts-timeout',
@@ -66,7 +69,7 @@ export const MUTANTS = [
     file: 'lib/event.ts',
     find: '    if (Atomics.load(v, SLEEPERS) > 0) this.impl.wake(v, STATE, Infinity);',
     replace: '',
-    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+    tests: ['test/wake-latency', 'test/primitives.contract', 'test/async.contract'],
   },
   {
     id: 'sem-wakes-wrong-word',
@@ -74,7 +77,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
     replace: 'if (sleepers > 0) this.impl.wake(v, SLEEPERS, Math.min(n, sleepers));',
-    tests: ['test/primitives.contract', 'test/wake-latency'],
+    tests: ['test/wake-latency', 'test/primitives.contract'],
   },
   {
     id: 'event-wait-skips-recheck',
@@ -104,7 +107,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: '    if (this.removeSleeper(SLEEPERS) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);',
     replace: '    this.removeSleeper(SLEEPERS);',
-    tests: ['test/primitives.contract', 'test/wake-latency'],
+    tests: ['test/wake-latency', 'test/primitives.contract'],
   },
   {
     id: 'mutex-leave-drops-passed-wake',
@@ -117,7 +120,7 @@ export const MUTANTS = [
     replace: `      if ((state & TID_MASK) === UNLOCKED) {
         return false;
       }`,
-    tests: ['test/primitives.contract', 'test/wake-latency', 'test/async.contract'],
+    tests: ['test/wake-latency', 'test/primitives.contract', 'test/async.contract'],
   },
   {
     id: 'skip-unlink-on-last-close',
@@ -141,7 +144,7 @@ export const MUTANTS = [
     file: 'lib/mutex.ts',
     find: '      const old = Atomics.or(this.view, STATE, WAITERS);',
     replace: '      const old = Atomics.load(this.view, STATE);',
-    tests: ['test/primitives.contract', 'test/wake-latency'],
+    tests: ['test/wake-latency', 'test/primitives.contract'],
   },
   {
     id: 'async-abort-drops-passed-wake',
@@ -226,13 +229,22 @@ async function build(dir, addon) {
  * and is killed after `limitMs` (a hang is a failure too: the tests did not pass). */
 async function jest(dir, patterns, { bail = false, limitMs = 900_000 } = {}) {
   const report = path.join(dir, `jest-${Date.now()}.json`);
-  const flags = ['--ci', '--json', `--outputFile=${report}`, ...(bail ? ['--bail=1'] : [])];
+  // every test file (the quiet phase's too), one jest run per file: see the callers
+  const config = JSON.stringify({ ...require(path.join(dir, 'jest.config.js')), rootDir: dir, testPathIgnorePatterns: ['\\.stress\\.test\\.ts$'] });
+  const flags = ['--ci', '--config', config, '--json', `--outputFile=${report}`, ...(bail ? ['--bail=1'] : [])];
+  // A mutant may leave segments behind (that is what some of them do), and a killed run
+  // its PID directory: whatever this run added to /dev/shm goes when it is over.
+  const shm = '/dev/shm';
+  const before = new Set(fs.readdirSync(shm));
   const r = await run(process.execPath, [path.join(dir, 'node_modules', 'jest', 'bin', 'jest.js'), ...flags, ...patterns], dir, limitMs);
+  for (const f of fs.readdirSync(shm)) if (!before.has(f) && /^fastipc[.-]/.test(f)) fs.rmSync(path.join(shm, f), { recursive: true, force: true });
   if (r.signal === 'SIGKILL') return { passed: false, failed: [`still running after ${limitMs / 1000} s: killed`] };
   let failed = [];
   try {
     const j = JSON.parse(fs.readFileSync(report, 'utf8'));
-    failed = j.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName));
+    failed = j.testResults.flatMap((f) =>
+      f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${a.fullName}: ${(a.failureMessages[0] ?? '').replace(/\u001b\[[0-9;]*m/g, '').slice(0, 600)}`),
+    );
     if (j.numRuntimeErrorTestSuites) failed.push(`${j.numRuntimeErrorTestSuites} suite(s) failed to run`);
   } catch {
     failed.push(`no report (exit ${r.status}, signal ${r.signal})`);
@@ -260,7 +272,12 @@ async function main() {
     process.stderr.write(`mutate: copy in ${dir}; baseline build and run of every test file used\n`);
     await build(dir, false);
     const patterns = [...new Set(chosen.flatMap((m) => m.tests))];
-    const baseline = await jest(dir, patterns);
+    // one file at a time, as for the mutants: timing bounds hold on a quiet machine only
+    let baseline = { passed: true, failed: [] };
+    for (const t of patterns) {
+      baseline = await jest(dir, [t]);
+      if (!baseline.passed) break;
+    }
     if (!baseline.passed) throw new Error(`the unmutated tree fails its tests, so no mutant can be judged: ${baseline.failed.join('; ')}`);
     for (const m of chosen) {
       const file = path.join(dir, m.file);
@@ -274,7 +291,11 @@ async function main() {
       let outcome;
       try {
         await build(dir, addon);
-        outcome = await jest(dir, m.tests, { bail: true, limitMs: MUTANT_LIMIT_MS });
+        // one file at a time, the sharpest first: the first that fails catches the mutant
+        for (const t of m.tests) {
+          outcome = await jest(dir, [t], { bail: true, limitMs: MUTANT_LIMIT_MS });
+          if (!outcome.passed) break;
+        }
       } finally {
         fs.writeFileSync(file, original);
       }
@@ -290,7 +311,7 @@ async function main() {
   const caught = results.filter((r) => r.caught).length;
   console.log('| mutant | result | first failing test |');
   console.log('|---|---|---|');
-  for (const r of results) console.log(`| ${r.id} | ${r.caught ? 'caught' : '**survived**'} | ${(r.failedTests[0] ?? '').replace(/\|/g, '/')} |`);
+  for (const r of results) console.log(`| ${r.id} | ${r.caught ? 'caught' : '**survived**'} | ${(r.failedTests[0] ?? '').split(': ')[0].replace(/\|/g, '/')} |`);
   console.log(`\n${caught} of ${results.length} mutants caught`);
   if (jsonAt >= 0) fs.writeFileSync(args[jsonAt + 1], JSON.stringify(results, null, 2) + '\n');
   process.exitCode = caught === results.length ? 0 : 1;

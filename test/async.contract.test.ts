@@ -18,7 +18,7 @@ const aborted = (reason?: unknown) => {
   return ac.signal;
 };
 
-// test/no-waitv.test.ts runs this file again with futex_waitv refused (a seccomp filter,
+// test/no-waitv.quiet.test.ts runs this file again with futex_waitv refused (a seccomp filter,
 // as on Linux < 5.16) and FASTIPC_EXPECT_ASYNC_MODE=futex_wait.
 test('async waits on the futex backend sleep as this kernel allows', () => {
   expect(native()!.waitAsyncMode()).toBe(process.env.FASTIPC_EXPECT_ASYNC_MODE ?? 'futex_waitv');

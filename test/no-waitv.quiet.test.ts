@@ -1,5 +1,5 @@
 // Kernels without futex_waitv (Linux < 5.16, or a seccomp profile that refuses it): the
-// suites run again under a seccomp filter that answers syscall 449 with ENOSYS, exactly
+// suites run again (in the quiet phase of npm test, test/run.mjs) under a seccomp filter that answers syscall 449 with ENOSYS, exactly
 // as such a kernel does, and async waits on the futex backend must keep working through
 // the waiter threads' plain FUTEX_WAIT fallback (shim/waiter.c).
 import { execFileSync, spawn } from 'node:child_process';
@@ -45,15 +45,18 @@ test('every suite that waits passes with futex_waitv refused', async () => {
       process.execPath,
       path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
       '--ci',
+      '--runInBand', // this file runs in the quiet phase: alone, so one process more is all
       '--json',
       `--outputFile=${report}`,
-      // this file itself, the packaging and CLI suites (no waits of their own), and the
-      // stress suites (npm run stress) are left out
-      '--testPathIgnorePatterns',
-      'no-waitv\\.test\\.ts$',
-      'package\\.test\\.ts$',
-      'cli\\.test\\.ts$',
-      '\\.stress\\.test\\.ts$',
+      // every suite of both phases but this file, the packaging and CLI suites (no waits
+      // of their own) and the stress suites (npm run stress)
+      '--config',
+      JSON.stringify({
+        ...require('../jest.config.js'),
+        rootDir: ROOT,
+        testPathIgnorePatterns: ['no-waitv\\.quiet\\.test\\.ts$', 'package\\.test\\.ts$', 'cli\\.test\\.ts$', '\\.stress\\.test\\.ts$'],
+        reporters: ['default'],
+      }),
     ],
     { FASTIPC_EXPECT_ASYNC_MODE: 'futex_wait' },
   );
