@@ -31,7 +31,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
     replace: 'if (sleepers > 0 && count === 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
-    tests: ['test/wake-latency', 'test/primitives.contract'],
+    tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives.contract'],
   },
   {
     id: 'mutex-unlock-never-wakes',
@@ -53,7 +53,7 @@ export const MUTANTS = [
     file: 'lib/backend/futex.ts',
     find: '    first = false;',
     replace: "    return 'timed-out';",
-    tests: ['test/backend.contract'],
+    tests: ['test/slices', 'test/backend.contract'],
   },
   {
     id: 'skip-byteoffset-alignment',
@@ -77,7 +77,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
     replace: 'if (sleepers > 0) this.impl.wake(v, SLEEPERS, Math.min(n, sleepers));',
-    tests: ['test/wake-latency', 'test/primitives.contract'],
+    tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives.contract'],
   },
   {
     id: 'event-wait-skips-recheck',
@@ -99,7 +99,7 @@ export const MUTANTS = [
     file: 'lib/header.ts',
     find: 'return timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout;',
     replace: 'return timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout / 2;',
-    tests: ['test/primitives.contract', 'test/async.contract'],
+    tests: ['test/slices', 'test/primitives.contract', 'test/async.contract'],
   },
   {
     id: 'sem-leave-drops-passed-wake',
@@ -107,7 +107,7 @@ export const MUTANTS = [
     file: 'lib/semaphore.ts',
     find: '    if (this.removeSleeper(SLEEPERS) > 1 && Atomics.load(v, COUNT) > 0) this.impl.wake(v, COUNT, 1);',
     replace: '    this.removeSleeper(SLEEPERS);',
-    tests: ['test/wake-latency', 'test/primitives.contract'],
+    tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives.contract'],
   },
   {
     id: 'mutex-leave-drops-passed-wake',

@@ -131,6 +131,31 @@ describe.each(variants)('async contract: $name', (variant) => {
     expect(m.isLocked).toBe(false);
   });
 
+  // At the backend itself, below the primitives' own pass-ons (which would mask a wake
+  // swallowed here): an async wait that the wake reached first, aborted at once, must hand
+  // the wake to the sync sleeper behind it. The word never changes, so nothing else (no
+  // slice's re-check) can end the sleeper's wait. Aborting in the same tick as the wake
+  // lands either before the waiter thread completes the wait (the shim drops its slot and
+  // passes the wake on) or after (the JS side passes it on): rounds see both.
+  test('a wake taken by an async wait that is then aborted goes on to the next sleeper', async () => {
+    const w = new FutexWord(s.memory, 0, opts());
+    const arrived = new AtomicU32(s.memory, 64);
+    for (let round = 0; round < 12; round++) {
+      arrived.store(0);
+      const ac = new AbortController();
+      const first = w.waitAsync(0, { signal: ac.signal }).catch(() => 'aborted'); // queued first
+      await new Promise((r) => setTimeout(r, 5));
+      const sleeper = inWorker<{ result: string; elapsed: number }>({ task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 4000, arrivedOffset: 64 });
+      await until(() => arrived.load() === 1, 10000, 'the sleeper to arrive');
+      await new Promise((r) => setTimeout(r, 20)); // asleep in its wait
+      w.wake(1); // the first in line: the async wait
+      ac.abort();
+      expect(await first).toBe('aborted');
+      const r = await sleeper;
+      expect({ round, result: r.result }).toEqual({ round, result: 'ok' }); // 'timed-out' after 4 s: the wake was swallowed
+    }
+  }, 120_000);
+
   test('an abort never swallows a wake: post(1) right after aborting one of two waiters', async () => {
     for (let round = 0; round < 50; round++) {
       const sem = new Semaphore(s.memory, 0, opts());

@@ -52,7 +52,9 @@ describe.each(variants)('wake latency: $name', (variant) => {
         if (m) m.unlock();
         else if (sem) sem.post(1);
         else ev!.set();
-        await until(() => Atomics.load(done, 0) === r + 1, 10_000, `round ${r} to end`);
+        // (a waiter that is not back within 3 s has failed already; a re-check would bring
+        // it back within 0.2 s, a lost wake with no re-check never)
+        await until(() => Atomics.load(done, 0) === r + 1, 3_000, `round ${r} to end`);
         latencies.push(woke[0] - t0);
       }
       expect(await waiter).toEqual({ timedOut: 0 });
