@@ -23,7 +23,6 @@ export interface Identity {
   readonly ns: number;
 }
 
-
 function pidNamespace(): number {
   try {
     return fs.statSync('/proc/self/ns/pid').ino | 0;

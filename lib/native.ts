@@ -33,7 +33,7 @@ export interface Native {
   waitAsync(view: Int32Array, index: number, expected: number, timeoutMs: number, id: number, channel: number): number;
   waitAsyncCancel(id: number): boolean;
   /** How async waits sleep here: futex_waitv, or plain FUTEX_WAIT threads where it is missing or refused. */
-  waitAsyncMode(): "futex_waitv" | "futex_wait";
+  waitAsyncMode(): 'futex_waitv' | 'futex_wait';
 }
 
 let loaded: Native | null | undefined;

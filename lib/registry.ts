@@ -107,7 +107,6 @@ export function sweep(file: string): Registration[] {
   return all.filter((r) => r.alive);
 }
 
-
 function entryName(r: Omit<Registration, 'alive'>): string {
   return `${r.pid}.${r.tid}.${r.start}.${r.ino}.${r.ns >>> 0}.${r.copy}`;
 }

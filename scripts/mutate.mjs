@@ -247,7 +247,7 @@ async function jest(dir, patterns, { bail = false, limitMs = 900_000 } = {}) {
     );
     if (j.numRuntimeErrorTestSuites) failed.push(`${j.numRuntimeErrorTestSuites} suite(s) failed to run`);
   } catch {
-    failed.push(`no report (exit ${r.status}, signal ${r.signal})`);
+    failed.push(`jest exited ${r.status} before writing its report (--bail stops at the first failure)`);
   }
   return { passed: r.status === 0, failed };
 }

@@ -299,7 +299,9 @@ static napi_value wait_async_mode(napi_env env, napi_callback_info info) {
 }
 
 /* Only reached when nothing references the memory, so no pending wait watches it (each
- * holds a reference), and waiter.c never reads a slot whose waits were cancelled. */
+ * holds a reference), and waiter.c never reads a slot's word after its last wait was
+ * cancelled and its thread has been round (a cancel waits for that round in fallback
+ * mode; with futex_waitv a cancelled slot's word is never read). */
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   fx_mapping_release((fx_mapping *)hint);
 }

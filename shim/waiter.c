@@ -28,10 +28,10 @@
  * cancel, a close) it is woken by its own bit: FUTEX_WAKE_BITSET on its word with
  * kick_bit, repeated until it has been round, since a wake sent before it entered the
  * kernel would be lost. Sync waits (futex.c) sleep on bit 31 only, which no kick uses;
- * every ordinary FUTEX_WAKE matches all bits. A thread that returns woken while a kick
- * was pending cannot tell the kick from a real wake: when its word is unchanged it
- * passes a wake on instead of completing its waits (an extra wake is harmless; a
- * swallowed one is not).
+ * every ordinary FUTEX_WAKE matches all bits. A thread that returns woken while a kick's
+ * wake reached someone (kick_hit) cannot tell the kick from a real wake: when its word
+ * is unchanged it passes a wake on instead of completing its waits (an extra wake is
+ * harmless; a swallowed one is not). If no kick's wake reached anyone, the wake was real.
  */
 #define _GNU_SOURCE
 #include "fastipc.h"
@@ -247,7 +247,9 @@ static void *run(void *arg) {
       w->fallback = 1;
       continue;
     }
-    /* Fallback: woken while a kick's wake reached someone, with the word unchanged, may
+    /* (This reads v[1]'s word even if its slot was cancelled meanwhile: still mapped, since
+     * a cancel, like a close, kicks a thread asleep on a word and waits for its round.)
+     * Fallback: woken while a kick's wake reached someone, with the word unchanged, may
      * have been the kick: pass the wake on rather than complete on it (see the top of the
      * file). A kick whose wakes reached nobody cannot have woken us: that was a real wake. */
     if (fallback && ret == 1 && t->kick_hit && nv > 1 &&
@@ -274,8 +276,9 @@ static void *run(void *arg) {
       int woken = ret == e;
       if (!s->addr) {
         /* Closed while we slept (close_range waits for this round, so the memory is still
-         * mapped): a wake we took for it must go on to another sleeper. */
-        if (woken) pass_wake((uint32_t *)(uintptr_t)v[e].uaddr);
+         * mapped): a wake we may have taken for it must go on to another sleeper (any
+         * entry <= ret may have been woken: an extra wake is harmless). */
+        if (ret >= e) pass_wake((uint32_t *)(uintptr_t)v[e].uaddr);
         continue;
       }
       if (!s->waits) {                                /* all cancelled: never read it */

@@ -3,6 +3,7 @@
 import { AtomicU32, Event, FutexWord, Mutex, Semaphore } from '../lib';
 import { type Setup, variants } from './backends';
 import { inProcess, inWorker, killAll, removeSegments, until } from './helpers';
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TASK } from './helpers';
 import { native } from '../lib/native';
@@ -11,6 +12,16 @@ afterAll(async () => {
   await killAll();
   removeSegments();
 });
+
+/** Whether thread `tid` of this process is blocked in the futex syscall now (/proc/.../syscall). */
+function inFutexWait(tid: number): boolean {
+  const FUTEX = process.arch === 'arm64' ? 98 : 202;
+  try {
+    return fs.readFileSync(`/proc/${process.pid}/task/${tid}/syscall`, 'utf8').startsWith(`${FUTEX} `);
+  } catch {
+    return false;
+  }
+}
 
 const aborted = (reason?: unknown) => {
   const ac = new AbortController();
@@ -145,9 +156,12 @@ describe.each(variants)('async contract: $name', (variant) => {
       const ac = new AbortController();
       const first = w.waitAsync(0, { signal: ac.signal }).catch(() => 'aborted'); // queued first
       await new Promise((r) => setTimeout(r, 5));
-      const sleeper = inWorker<{ result: string; elapsed: number }>({ task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 4000, arrivedOffset: 64 });
+      const sleeper = inWorker<{ result: string; elapsed: number }>({ task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 4000, arrivedOffset: 64, tidOffset: 68 });
       await until(() => arrived.load() === 1, 10000, 'the sleeper to arrive');
-      await new Promise((r) => setTimeout(r, 20)); // asleep in its wait
+      // A wake sent before it sleeps would reach nobody, rightly: wait until the thread is in
+      // the futex syscall (Atomics.wait too sleeps in one), as /proc shows it.
+      const tid = new AtomicU32(s.memory, 68).load();
+      await until(() => inFutexWait(tid), 10000, 'the sleeper to sleep');
       w.wake(1); // the first in line: the async wait
       ac.abort();
       expect(await first).toBe('aborted');

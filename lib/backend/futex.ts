@@ -57,7 +57,7 @@ export function futexBackend(): Backend {
 }
 
 function failedError(): Error {
-  return codedError('ERR_FASTIPC_WAIT_FAILED', 'futex_waitv failed in the async waiter thread');
+  return codedError('ERR_FASTIPC_WAIT_FAILED', "the async waiter thread's futex wait failed");
 }
 
 type AsyncWait = (view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal) => Promise<WaitResult>;
