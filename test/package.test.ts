@@ -234,6 +234,20 @@ describe('the packed tarball installs into a new temporary project with scripts 
     expect(run(process.execPath, ['-e', script], source).stdout.trim()).toBe(path.join(source, 'build', 'Release', 'fastipc.node'));
   });
 
+  it('fastipc bench writes its table to the current folder (or --out), never into the installed package', () => {
+    const before = tree(installed);
+    const cli = path.join(installed, 'dist', 'cli.js');
+    const env = { ...cleanEnv(), RUNS: '1', BENCH_SCALE: '0.01', FASTIPC_PID_DIR: process.env.FASTIPC_PID_DIR };
+    const here = spawnSync(process.execPath, [cli, 'bench', 'atomics'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    expect([here.status, here.stderr]).toEqual([0, expect.any(String)]);
+    expect(fs.readFileSync(path.join(project, 'fastipc-bench.md'), 'utf8')).toMatch(/AtomicU32\.add\(1\)/);
+    const out = path.join(tmp, 'bench-out');
+    const there = spawnSync(process.execPath, [cli, 'bench', '--out', out, 'atomics'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    expect(there.status).toBe(0);
+    expect(fs.existsSync(path.join(out, 'fastipc-bench.md'))).toBe(true);
+    expect(tree(installed)).toEqual(before);
+  }, 240_000);
+
   it('its package.json has no script that npm would list as blocked but install, and no os restriction', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
     const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish'];
