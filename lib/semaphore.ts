@@ -32,7 +32,7 @@ import { checkInteger, checkOptions } from './validate';
 /** Word indexes (int32) from byteOffset; lib/inspect.ts reads them too. */
 export const SEMAPHORE_WORDS = { COUNT: 2, SLEEPERS: 3 } as const;
 const { COUNT, SLEEPERS } = SEMAPHORE_WORDS;
-export const SEMAPHORE_MAX = 2 ** 31 - 1;
+export const SEMAPHORE_MAX = 2147483647; // 2^31 - 1: the count is an int32
 /** Longest sleep before a waiter looks at the count again (see waitContended). */
 const RECHECK_MS = 200;
 const ASYNC_RECHECK_MS = () => 4000 + Math.random() * 2000;
