@@ -157,7 +157,7 @@ export const MUTANTS = [
   {
     id: 'shim-cancelled-slot-swallows-wake',
     what: 'C: a waiter slot whose waits were all cancelled drops a wake the kernel gave it',
-    file: 'shim/waiter.c',
+    file: 'shim/sys/waiter.c',
     find: '  if (maybe_woken) pass_wake(s->addr);',
     replace: '  (void)maybe_woken;',
     tests: ['test/async.contract'],
@@ -165,7 +165,7 @@ export const MUTANTS = [
   {
     id: 'shim-fallback-kick-once',
     what: 'C, without futex_waitv: a kick is sent once, not until the waiter thread has been round',
-    file: 'shim/waiter.c',
+    file: 'shim/sys/waiter-fallback.c',
     find: '  while (t->in_wait && t->rounds == round) {',
     replace: '  for (int once = 0; t->in_wait && t->rounds == round && !once; once = 1) {',
     tests: ['test/no-waitv'],

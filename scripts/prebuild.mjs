@@ -5,7 +5,8 @@
 //   node scripts/prebuild.mjs [--out DIR] [--require-all] [--json]
 //   node scripts/prebuild.mjs --check [DIR]     check existing prebuilds, print JSON
 //
-// Each target is compiled straight from shim/*.c with its own compiler, against the
+// Each target is compiled straight from every .c file below shim/ (shim/sys/ and
+// shim/napi/, the same files as binding.gyp's sources) with its own compiler, against the
 // Node-API headers of the `node-api-headers` package (no Node headers to download):
 //   linux-x64   glibc  gcc (this machine's)                 no symbol above GLIBC_2.28
 //   linux-arm64 glibc  aarch64-linux-gnu-gcc                 Debian: gcc-aarch64-linux-gnu
@@ -28,7 +29,31 @@ import { checkPrebuild } from './elf.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 export const GLIBC_FLOOR = '2.28';
-const SOURCES = ['futex.c', 'shm.c', 'proc.c', 'waiter.c', 'binding.c'].map((f) => path.join(ROOT, 'shim', f));
+/** Every .c file below shim/ (shim/sys/, shim/napi/), which binding.gyp must list too. */
+export function shimSources() {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.c')) found.push(full);
+    }
+  };
+  walk(path.join(ROOT, 'shim'));
+  const listed = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')).targets[0].sources.map((f) =>
+    path.join(ROOT, f),
+  );
+  const unlisted = found.filter((f) => !listed.includes(f));
+  const missing = listed.filter((f) => !found.includes(f));
+  if (unlisted.length || missing.length) {
+    const rel = (l) => l.map((f) => path.relative(ROOT, f)).join(', ');
+    throw new Error(
+      `binding.gyp's sources and shim/ disagree:${unlisted.length ? ` not listed: ${rel(unlisted)};` : ''}` +
+        `${missing.length ? ` listed, not found: ${rel(missing)}` : ''}`,
+    );
+  }
+  return found.sort();
+}
 const CFLAGS = ['-std=gnu11', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-DNAPI_VERSION=8', '-s'];
 
 const MUSL_ARM64_SPECS = '/usr/lib/aarch64-linux-musl/musl-gcc.specs';
@@ -67,6 +92,7 @@ function has(cc) {
 }
 
 export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = false, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+  const sources = shimSources();
   const headers = path.join(path.dirname(require.resolve('node-api-headers/package.json')), 'include');
   const results = [];
   for (const t of TARGETS) {
@@ -82,7 +108,7 @@ export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = fals
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-prebuild-'));
     try {
       const extra = t.libc === 'musl' ? kernelHeaders(t.arch, scratch) : [];
-      execFileSync(t.cc, [...CFLAGS, '-I', headers, ...extra, ...SOURCES, ...t.flags, '-o', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync(t.cc, [...CFLAGS, '-I', headers, ...extra, ...sources, ...t.flags, '-o', file], { stdio: ['ignore', 'inherit', 'inherit'] });
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }

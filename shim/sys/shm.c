@@ -6,26 +6,30 @@
  * finalizer can never unmap a newer mapping that the kernel placed at the same address.
  */
 #define _GNU_SOURCE
-#include "fastipc.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include "fastipc.h"
 
 struct fx_mapping {
-  void *addr;            /* NULL once unmapped */
+  void *addr; /* NULL once unmapped */
   size_t size;
   fx_mapping *next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static fx_mapping *live;  /* every record not yet released by its finalizer */
+static fx_mapping *live; /* every record not yet released by its finalizer */
 
 int fx_map(int fd, size_t size, fx_mapping **out, void **addr) {
   fx_mapping *m = malloc(sizeof *m);
   if (!m) return -ENOMEM;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) { int e = errno; free(m); return -e; }
+  if (p == MAP_FAILED) {
+    int e = errno;
+    free(m);
+    return -e;
+  }
   m->addr = p;
   m->size = size;
   pthread_mutex_lock(&lock);
@@ -54,7 +58,10 @@ int fx_unmap(void *addr) {
 void fx_mapping_release(fx_mapping *m) {
   pthread_mutex_lock(&lock);
   for (fx_mapping **pp = &live; *pp; pp = &(*pp)->next) {
-    if (*pp == m) { *pp = m->next; break; }
+    if (*pp == m) {
+      *pp = m->next;
+      break;
+    }
   }
   if (m->addr) munmap(m->addr, m->size);
   pthread_mutex_unlock(&lock);

@@ -1,0 +1,50 @@
+/* Node-API glue for shared memory: mmap hands MAP_SHARED memory (sys/shm.c) to JS as an
+ * external ArrayBuffer; munmap unmaps it and detaches the buffer. */
+#include <limits.h>
+
+#include "glue.h"
+
+/* Only reached when nothing references the memory, so no pending wait watches it (each
+ * holds a reference), and the waiter never reads a slot's word after its last wait was
+ * cancelled and its thread has been round (a cancel waits for that round in fallback
+ * mode; with futex_waitv a cancelled slot's word is never read). */
+static void finalize_mapping(napi_env env, void *data, void *hint) { fx_mapping_release((fx_mapping *)hint); }
+
+/* mmap(fd, size) -> ArrayBuffer over MAP_SHARED memory */
+static napi_value map(napi_env env, napi_callback_info info) {
+  fx_arg a[2];
+  if (!FX_GET_ARGS(env, info, a, FX_INT("fd", 0, INT_MAX), FX_INT("size", 1, 9007199254740991.0))) return NULL;
+  fx_mapping *m;
+  void *addr;
+  int rc = fx_map((int)a[0].i, (size_t)a[1].i, &m, &addr);
+  if (rc < 0) return throw_errno(env, -rc, "mmap");
+  napi_value ab;
+  if (NAPI_FAILED(env, napi_create_external_arraybuffer(env, addr, (size_t)a[1].i, finalize_mapping, m, &ab))) {
+    fx_mapping_release(m);
+    return NULL;
+  }
+  return ab;
+}
+
+/* munmap(arrayBuffer): unmap now and detach, so stale views read nothing. */
+static napi_value unmap(napi_env env, napi_callback_info info) {
+  fx_arg a[1];
+  if (!FX_GET_ARGS(env, info, a, FX_BUFFER("buffer"))) return NULL;
+  bool detached = false;
+  NAPI_CALL(env, napi_is_detached_arraybuffer(env, a[0].value, &detached));
+  if (detached) return NULL;
+  void *data;
+  size_t length;
+  NAPI_CALL(env, napi_get_arraybuffer_info(env, a[0].value, &data, &length));
+  fx_async_close_range(env, data, length); /* before the memory goes */
+  int rc = fx_unmap(data);
+  if (rc < 0) return throw_errno(env, -rc, "munmap");
+  NAPI_CALL(env, napi_detach_arraybuffer(env, a[0].value));
+  return NULL;
+}
+
+const fx_function fx_memory_functions[] = {
+    {"mmap", map},
+    {"munmap", unmap},
+    {NULL, NULL},
+};
