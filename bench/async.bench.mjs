@@ -101,7 +101,8 @@ export async function run() {
   try {
     const semShm = new Semaphore(shm.buffer, 0);
     const semSab = new Semaphore(sab, 0);
-    if (semShm.backend !== 'futex' || semSab.backend !== 'atomics') throw new Error(`unexpected backends ${semShm.backend}, ${semSab.backend}`);
+    if (semShm.backend !== 'futex' || semSab.backend !== 'atomics')
+      throw new Error(`unexpected backends ${semShm.backend}, ${semSab.backend}`);
     const p99 = { idle: [], futex: [], atomics: [] };
     const lag = (key, sem) => async (k) => {
       const r = await lagRun(sem);
@@ -115,13 +116,21 @@ export async function run() {
     };
     await compare(
       `event-loop lag: mean lateness of a 1 ms setInterval, ${PENDING} waitAsync pending vs idle`,
-      { [labels.idle]: lag('idle', null), [labels.futex]: lag('futex', semShm), [labels.atomics]: lag('atomics', semSab) },
+      {
+        [labels.idle]: lag('idle', null),
+        [labels.futex]: lag('futex', semShm),
+        [labels.atomics]: lag('atomics', semSab),
+      },
       { mode: 'value', unit: 'µs late per tick', target: { max: 1.1 }, note: `${TICKS} ticks per run` },
     );
     // the p99 of the same runs (measured above, interleaved); reported, same target
     await compare(
       `event-loop lag: p99 lateness of a 1 ms setInterval, ${PENDING} waitAsync pending vs idle`,
-      { [labels.idle]: (k) => p99.idle[k], [labels.futex]: (k) => p99.futex[k], [labels.atomics]: (k) => p99.atomics[k] },
+      {
+        [labels.idle]: (k) => p99.idle[k],
+        [labels.futex]: (k) => p99.futex[k],
+        [labels.atomics]: (k) => p99.atomics[k],
+      },
       { mode: 'value', unit: 'µs late (p99)', warmup: 0, target: { max: 1.1 }, note: 'same runs as the mean' },
     );
   } finally {

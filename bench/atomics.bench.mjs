@@ -76,8 +76,10 @@ export async function run() {
   const shm = SharedMemory.open(name, { size: 4096 });
   try {
     // the counter at byte 0, the futex word at byte 64 (Int32 index 16): separate cache lines
-    const sabU32 = new Uint32Array(sab), shmU32 = new Uint32Array(shm.buffer);
-    const sabI32 = new Int32Array(sab), shmI32 = new Int32Array(shm.buffer);
+    const sabU32 = new Uint32Array(sab),
+      shmU32 = new Uint32Array(shm.buffer);
+    const sabI32 = new Int32Array(sab),
+      shmI32 = new Int32Array(shm.buffer);
     const counterSab = new AtomicU32(sab, 0);
     const counterShm = new AtomicU32(shm.buffer, 0);
     const wordSab = new FutexWord(sab, 64);

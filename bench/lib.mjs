@@ -44,7 +44,7 @@ export function stats(values) {
 /** Rows collected by compare() in this process; run.mjs sends them to the parent. */
 export const rows = [];
 
-const PER_OP = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6 };
+const PER_OP = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6 };
 export const fmt = (x) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));
 const targetText = (t) =>
   !t ? '' : t.speedup !== undefined ? `≥ ${t.speedup}× faster` : t.max !== undefined ? `≤ ${t.max}×` : `≥ ${t.min}×`;
@@ -169,14 +169,29 @@ export async function compare(name, impls, options = {}) {
 /** Records a comparison that could not run here (e.g. a missing tool), with the reason. */
 export function skipped(name, reason) {
   console.log(`\n${name}\n  skipped: ${reason}`);
-  rows.push({ comparison: name, impl: '(skipped)', median: '', min: '', max: '', unit: '', runs: 0, ratio: null, target: '', result: `skipped: ${reason}`, note: '' });
+  rows.push({
+    comparison: name,
+    impl: '(skipped)',
+    median: '',
+    min: '',
+    max: '',
+    unit: '',
+    runs: 0,
+    ratio: null,
+    target: '',
+    result: `skipped: ${reason}`,
+    note: '',
+  });
 }
 
 /** A markdown table of rows (as collected by compare, plus a `bench` field). */
 export function markdownTable(allRows) {
   const head = ['bench', 'comparison', 'implementation', 'median', 'min', 'max', 'unit', 'ratio', 'target', 'result'];
   const esc = (s) => String(s).replace(/\|/g, '\\|');
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 3 && i <= 5) || i === 7 ? '---:' : '---').join('|')}|`];
+  const lines = [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((h, i) => ((i >= 3 && i <= 5) || i === 7 ? '---:' : '---')).join('|')}|`,
+  ];
   let prev = '';
   for (const r of allRows) {
     const first = r.comparison !== prev;

@@ -66,7 +66,8 @@ async function contended(pair, op, n) {
   const { a, b } = await pair.run(op, n);
   const total = pair.i32[LAYOUT.COUNTER / 4];
   if (total !== 2 * n) throw new Error(`${op}: BROKEN mutual exclusion: counter ${total}, expected ${2 * n}`);
-  const t0 = Math.min(a.t0, b.t0), t1 = Math.max(a.t1, b.t1);
+  const t0 = Math.min(a.t0, b.t0),
+    t1 = Math.max(a.t1, b.t1);
   return (2 * n) / ((t1 - t0) / 1e9) / 1e6;
 }
 
@@ -78,18 +79,26 @@ export async function run() {
   try {
     const mSab = new Mutex(sab, 0);
     const mShm = new Mutex(shm.buffer, 0);
-    if (mSab.backend !== 'atomics' || mShm.backend !== 'futex') throw new Error(`unexpected backends ${mSab.backend}, ${mShm.backend}`);
+    if (mSab.backend !== 'atomics' || mShm.backend !== 'futex')
+      throw new Error(`unexpected backends ${mSab.backend}, ${mShm.backend}`);
     const STATE = 2; // the Mutex's state word: byte +8
-    const iSab = new Int32Array(sab), iShm = new Int32Array(shm.buffer);
+    const iSab = new Int32Array(sab),
+      iShm = new Int32Array(shm.buffer);
     const opts = { iterations: N_UNCONTENDED, target: { max: 1.2 } };
     await compare(
       'uncontended lock+unlock, SharedArrayBuffer',
-      { 'Atomics CAS(0→1) + store(0)': (n) => rawSab(iSab, STATE, n), 'Mutex lock()+unlock()': (n) => mutexSab(mSab, n) },
+      {
+        'Atomics CAS(0→1) + store(0)': (n) => rawSab(iSab, STATE, n),
+        'Mutex lock()+unlock()': (n) => mutexSab(mSab, n),
+      },
       opts,
     );
     await compare(
       'uncontended lock+unlock, SharedMemory segment',
-      { 'Atomics CAS(0→1) + store(0)': (n) => rawShm(iShm, STATE, n), 'Mutex lock()+unlock()': (n) => mutexShm(mShm, n) },
+      {
+        'Atomics CAS(0→1) + store(0)': (n) => rawShm(iShm, STATE, n),
+        'Mutex lock()+unlock()': (n) => mutexShm(mShm, n),
+      },
       opts,
     );
     if (mSab.isLocked || mShm.isLocked) throw new Error('a mutex was left locked');
@@ -137,7 +146,8 @@ export async function run() {
     await compare(
       'contended lock/increment/unlock, 2 processes (SharedMemory)',
       {
-        'minimal 3-state mutex, spin 100, FutexWord wait/wake': () => contended(procs, 'minimal-futexword', N_CONTENDED),
+        'minimal 3-state mutex, spin 100, FutexWord wait/wake': () =>
+          contended(procs, 'minimal-futexword', N_CONTENDED),
         'fastipc Mutex (futex backend)': () => contended(procs, 'mutex', N_CONTENDED),
       },
       { ...opts, note: `${N_CONTENDED} per process per run, counter checked` },

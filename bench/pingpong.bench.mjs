@@ -80,7 +80,11 @@ export async function run() {
     await compare(
       'ping-pong, 2 processes: Semaphores vs fork() IPC',
       {
-        'child_process.fork IPC send/message': adaptive((n) => ipcPingPong(echo, n), { n0: 1000, seconds: SECONDS, max: MAX_ROUND_TRIPS }),
+        'child_process.fork IPC send/message': adaptive((n) => ipcPingPong(echo, n), {
+          n0: 1000,
+          seconds: SECONDS,
+          max: MAX_ROUND_TRIPS,
+        }),
         'fastipc 2 Semaphores (SharedMemory, futex)': pairRoundTrip(procs, 'sem-pingpong', 5000),
       },
       { mode: 'value', unit: 'µs/round trip', target: { speedup: 50 } },

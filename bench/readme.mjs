@@ -14,12 +14,19 @@ let comparison = '';
 let baseline = '';
 for (const line of latest.split('\n')) {
   if (!line.startsWith('| ') || line.startsWith('| bench ')) continue;
-  const c = line.split('|').slice(1, -1).map((s) => s.trim());
+  const c = line
+    .split('|')
+    .slice(1, -1)
+    .map((s) => s.trim());
   if (c.length < 10) continue;
   const [, name, impl, median, , , unit, ratio, target, result] = c;
   if (name) comparison = name;
   if (ratio === 'baseline') baseline = `${impl} ${median} ${unit}`;
-  else rows.push(`| ${comparison} | ${baseline} | ${impl} ${median} ${unit} | ${ratio} | ${target ? `${target} ${result.replace(/\*/g, '')}` : ''} |`);
+  else
+    rows.push(
+      `| ${comparison} | ${baseline} | ${impl} ${median} ${unit} | ${ratio} | ` +
+        `${target ? `${target} ${result.replace(/\*/g, '')}` : ''} |`,
+    );
 }
 if (!rows.length) throw new Error('bench/results/latest.md: no rows found');
 const block = [

@@ -67,9 +67,13 @@ if (process.argv[2] === '--child') {
     console.error('--out needs a folder');
     process.exit(2);
   }
-  const outFile = outAt >= 0 ? path.resolve(argv[outAt + 1], 'fastipc-bench.md') : path.join(here, 'results', 'latest.md');
+  const outFile =
+    outAt >= 0 ? path.resolve(argv[outAt + 1], 'fastipc-bench.md') : path.join(here, 'results', 'latest.md');
   const filters = argv.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1));
-  const all = fs.readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).sort();
+  const all = fs
+    .readdirSync(here)
+    .filter((f) => f.endsWith('.bench.mjs'))
+    .sort();
   const chosen = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
   if (chosen.length === 0) {
     console.error(`no bench matches ${filters.join(' ')}; have: ${all.join(', ') || 'none'}`);
@@ -104,7 +108,10 @@ if (process.argv[2] === '--child') {
     });
   }
 
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(', ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
   const t0 = Date.now();
   const rows = [];
   const failed = [];
@@ -154,7 +161,8 @@ if (process.argv[2] === '--child') {
   try {
     const opt = { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] };
     git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], opt).trim();
-    if (execFileSync('git', ['status', '--porcelain', '--', '../lib', '../shim'], opt).trim()) git += ' + uncommitted changes in lib/ or shim/';
+    if (execFileSync('git', ['status', '--porcelain', '--', '../lib', '../shim'], opt).trim())
+      git += ' + uncommitted changes in lib/ or shim/';
   } catch {}
   const cpus = os.cpus();
   const misses = rows.filter((r) => r.result === 'MISS').length;
@@ -164,7 +172,8 @@ if (process.argv[2] === '--child') {
     '',
     `- date: ${new Date().toISOString()}`,
     `- node: ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`,
-    `- machine: ${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- machine: ${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ` +
+      `${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- commit: ${git}`,
     `- settings: RUNS=${RUNS}, BENCH_SCALE=${SCALE}${filters.length ? `, filter: ${filters.join(' ')}` : ''}`,
     `- wall time: ${wall.toFixed(1)} s (${times.join(', ')}); load average at start: ${load}`,
@@ -183,7 +192,10 @@ if (process.argv[2] === '--child') {
   fs.renameSync(out + '.tmp', out);
 
   console.log(`\n${table}\n`);
-  console.log(`${rows.length} rows, ${misses} MISS, ${failed.length} failed; wall time ${wall.toFixed(1)} s; written to ${path.relative(process.cwd(), out)}`);
+  console.log(
+    `${rows.length} rows, ${misses} MISS, ${failed.length} failed; wall time ${wall.toFixed(1)} s; ` +
+      `written to ${path.relative(process.cwd(), out)}`,
+  );
   if (failed.length) {
     console.error(`failed: ${failed.join(', ')}`);
     process.exitCode = 1;

@@ -12,16 +12,32 @@ const mod = (x: bigint, m: bigint) => ((x % m) + m) % m;
 type Op = 'add' | 'sub' | 'exchange' | 'store' | 'compareExchange';
 
 class U32Command implements fc.Command<Model, Real> {
-  constructor(readonly op: Op, readonly x: number, readonly y: number) {}
+  constructor(
+    readonly op: Op,
+    readonly x: number,
+    readonly y: number,
+  ) {}
   check = () => true;
   run(m: Model, r: Real) {
     const prev = m.a;
     let got: number | void = undefined;
     switch (this.op) {
-      case 'add': got = r.a.add(this.x); m.a = mod(m.a + BigInt(this.x), M32); break;
-      case 'sub': got = r.a.sub(this.x); m.a = mod(m.a - BigInt(this.x), M32); break;
-      case 'exchange': got = r.a.exchange(this.x); m.a = BigInt(this.x); break;
-      case 'store': r.a.store(this.x); m.a = BigInt(this.x); break;
+      case 'add':
+        got = r.a.add(this.x);
+        m.a = mod(m.a + BigInt(this.x), M32);
+        break;
+      case 'sub':
+        got = r.a.sub(this.x);
+        m.a = mod(m.a - BigInt(this.x), M32);
+        break;
+      case 'exchange':
+        got = r.a.exchange(this.x);
+        m.a = BigInt(this.x);
+        break;
+      case 'store':
+        r.a.store(this.x);
+        m.a = BigInt(this.x);
+        break;
       case 'compareExchange':
         // Half the time expect the real current value, so the swap happens.
         got = r.a.compareExchange(this.y % 2 ? Number(prev) : this.y, this.x);
@@ -35,16 +51,32 @@ class U32Command implements fc.Command<Model, Real> {
 }
 
 class U64Command implements fc.Command<Model, Real> {
-  constructor(readonly op: Op, readonly x: bigint, readonly y: bigint) {}
+  constructor(
+    readonly op: Op,
+    readonly x: bigint,
+    readonly y: bigint,
+  ) {}
   check = () => true;
   run(m: Model, r: Real) {
     const prev = m.b;
     let got: bigint | void = undefined;
     switch (this.op) {
-      case 'add': got = r.b.add(this.x); m.b = mod(m.b + this.x, M64); break;
-      case 'sub': got = r.b.sub(this.x); m.b = mod(m.b - this.x, M64); break;
-      case 'exchange': got = r.b.exchange(this.x); m.b = this.x; break;
-      case 'store': r.b.store(this.x); m.b = this.x; break;
+      case 'add':
+        got = r.b.add(this.x);
+        m.b = mod(m.b + this.x, M64);
+        break;
+      case 'sub':
+        got = r.b.sub(this.x);
+        m.b = mod(m.b - this.x, M64);
+        break;
+      case 'exchange':
+        got = r.b.exchange(this.x);
+        m.b = this.x;
+        break;
+      case 'store':
+        r.b.store(this.x);
+        m.b = this.x;
+        break;
       case 'compareExchange':
         got = r.b.compareExchange(this.y % 2n ? prev : this.y, this.x);
         if (this.y % 2n || this.y === prev) m.b = this.x;
@@ -68,7 +100,10 @@ test('AtomicU32 and AtomicU64 match a BigInt model modulo 2^32 and 2^64', () => 
   fc.assert(
     fc.property(fc.commands(commands, { maxCommands: 200 }), fc.boolean(), (cmds, shared) => {
       const memory = shared ? new SharedArrayBuffer(16) : new ArrayBuffer(16);
-      const setup = () => ({ model: { a: 0n, b: 0n }, real: { a: new AtomicU32(memory, 0), b: new AtomicU64(memory, 8) } });
+      const setup = () => ({
+        model: { a: 0n, b: 0n },
+        real: { a: new AtomicU32(memory, 0), b: new AtomicU64(memory, 8) },
+      });
       fc.modelRun(setup, cmds);
     }),
     { numRuns: 300 },

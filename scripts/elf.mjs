@@ -9,7 +9,10 @@ const SHT_DYNAMIC = 6;
 const SHT_GNU_VERNEED = 0x6ffffffe;
 const DT_NEEDED = 1;
 
-/** @returns {{ arch: string, type: number, interp: boolean, needed: string[], versions: Record<string, string[]>, undefinedSymbols: string[] }} */
+/**
+ * @returns {{ arch: string, type: number, interp: boolean, needed: string[], versions: Record<string, string[]>,
+ *   undefinedSymbols: string[] }}
+ */
 export function readElf(file) {
   const b = fs.readFileSync(file);
   if (b.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file}: not an ELF file`);
@@ -108,14 +111,19 @@ export function checkPrebuild(file, want) {
     .filter((v) => v.startsWith('GLIBC_') && /^GLIBC_[0-9.]+$/.test(v))
     .map((v) => v.slice(6));
   if (want.libc === 'glibc') {
-    if (!e.needed.includes('libc.so.6')) problems.push(`needs ${e.needed.join(', ') || 'nothing'}, not glibc's libc.so.6`);
+    if (!e.needed.includes('libc.so.6'))
+      problems.push(`needs ${e.needed.join(', ') || 'nothing'}, not glibc's libc.so.6`);
     const above = glibcVersions.filter((v) => compareGlibc(v, want.glibcFloor) > 0);
     if (above.length) problems.push(`needs GLIBC_${above.join(', GLIBC_')}, above the floor GLIBC_${want.glibcFloor}`);
   } else {
-    if (glibcVersions.length) problems.push(`needs glibc symbol versions (${glibcVersions.join(', ')}): not a musl build`);
-    if (e.needed.some((n) => n.startsWith('libc.so.6') || n.startsWith('libpthread.so.0'))) problems.push(`needs glibc libraries: ${e.needed.join(', ')}`);
-    if (!e.needed.some((n) => n === 'libc.so' || n.startsWith('libc.musl-'))) problems.push(`needs ${e.needed.join(', ') || 'nothing'}, not musl's libc`);
+    if (glibcVersions.length)
+      problems.push(`needs glibc symbol versions (${glibcVersions.join(', ')}): not a musl build`);
+    if (e.needed.some((n) => n.startsWith('libc.so.6') || n.startsWith('libpthread.so.0')))
+      problems.push(`needs glibc libraries: ${e.needed.join(', ')}`);
+    if (!e.needed.some((n) => n === 'libc.so' || n.startsWith('libc.musl-')))
+      problems.push(`needs ${e.needed.join(', ') || 'nothing'}, not musl's libc`);
   }
-  if (!e.undefinedSymbols.includes('napi_create_function')) problems.push('does not import Node-API (napi_create_function)');
+  if (!e.undefinedSymbols.includes('napi_create_function'))
+    problems.push('does not import Node-API (napi_create_function)');
   return { elf: e, problems };
 }
