@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'lib/index.ts', cli: 'lib/cli.ts' },
+  entry: { index: 'lib/index.ts', cli: 'lib/tools/cli/index.ts' },
   format: ['cjs', 'esm'],
   dts: { entry: { index: 'lib/index.ts' } },
   target: 'node20',

@@ -1,12 +1,19 @@
-export type { Memory } from './memory';
-export { alignToCacheLine } from './memory';
+/**
+ * The package: every public class and type (README, API).
+ */
+export type { Memory } from './core/memory';
+export { alignToCacheLine } from './core/memory';
+export type { AbortSignalLike, AsyncWaitOptions, WaitOptions } from './core/deadline';
+export { FastipcError, type FastipcErrorCode, type FastipcStateCode, type SystemErrorCode } from './core/errors';
 export type { BackendName, PrimitiveOptions, WaitResult } from './backend';
-export { FutexWord } from './futex-word';
-export { AtomicU32 } from './atomic-u32';
-export { AtomicU64 } from './atomic-u64';
-export { SharedMemory, type SharedMemoryOptions } from './shared-memory';
-export type { AsyncWaitOptions, WaitOptions } from './header';
-export { Mutex } from './mutex';
-export { Semaphore, type SemaphoreOptions } from './semaphore';
-export { Event } from './event';
-export { NamedMutex, NamedSemaphore, NamedEvent, type NamedOptions } from './named';
+export { AtomicU32, AtomicU64, Event, FutexWord, Mutex, Semaphore, type SemaphoreOptions } from './primitives';
+export {
+  NamedEvent,
+  NamedMutex,
+  NamedSemaphore,
+  SharedMemory,
+  type NamedClass,
+  type NamedHandle,
+  type NamedOptions,
+  type SharedMemoryOptions,
+} from './named';

@@ -4,7 +4,7 @@
 // 64 bytes (often with a valid magic and version, so the fields behind them are reached).
 import fc from 'fast-check';
 import { Event, Mutex, Semaphore } from '../lib';
-import { magicOf } from '../lib/header';
+import { magicOf } from '../lib/primitives/kinds';
 import { variants } from '../test/backends';
 import { removeSegments } from '../test/helpers';
 
@@ -31,10 +31,32 @@ const header = fc.record({
 async function everyOperation(p: Mutex | Semaphore | Event): Promise<void> {
   const attempts: Array<() => unknown> =
     p instanceof Mutex
-      ? [() => p.tryLock(), () => p.lock({ timeout: 2 }), () => p.lockAsync({ timeout: 2 }), () => p.unlock(), () => p.isLocked, () => p.ownerPid, () => p.recovered, () => p.forceUnlock()]
+      ? [
+          () => p.tryLock(),
+          () => p.lock({ timeout: 2 }),
+          () => p.lockAsync({ timeout: 2 }),
+          () => p.unlock(),
+          () => p.isLocked,
+          () => p.ownerPid,
+          () => p.recovered,
+          () => p.forceUnlock(),
+        ]
       : p instanceof Semaphore
-        ? [() => p.tryWait(), () => p.wait({ timeout: 2 }), () => p.waitAsync({ timeout: 2 }), () => p.post(1), () => p.post(2 ** 31 - 1), () => p.value]
-        : [() => p.wait({ timeout: 2 }), () => p.waitAsync({ timeout: 2 }), () => p.set(), () => p.clear(), () => p.isSet];
+        ? [
+            () => p.tryWait(),
+            () => p.wait({ timeout: 2 }),
+            () => p.waitAsync({ timeout: 2 }),
+            () => p.post(1),
+            () => p.post(2 ** 31 - 1),
+            () => p.value,
+          ]
+        : [
+            () => p.wait({ timeout: 2 }),
+            () => p.waitAsync({ timeout: 2 }),
+            () => p.set(),
+            () => p.clear(),
+            () => p.isSet,
+          ];
   for (const attempt of attempts) {
     try {
       await attempt();
@@ -52,7 +74,12 @@ describe.each(variants)('corrupt headers: $name', (variant) => {
         fc.asyncProperty(header, async (h) => {
           const view = new Int32Array(s.memory, 0, 16);
           const kind = kinds[h.kind];
-          view[0] = h.magic === 'valid' ? magicOf(kind.tag) : h.magic === 'other' ? magicOf(kinds[(h.kind + 1) % 3].tag) : h.magic;
+          view[0] =
+            h.magic === 'valid'
+              ? magicOf(kind.tag)
+              : h.magic === 'other'
+                ? magicOf(kinds[(h.kind + 1) % 3].tag)
+                : h.magic;
           view[1] = h.version;
           view.set(h.words, 2);
           const t0 = performance.now();

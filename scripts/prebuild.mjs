@@ -54,20 +54,42 @@ export function shimSources() {
   }
   return found.sort();
 }
-const CFLAGS = ['-std=gnu11', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-DNAPI_VERSION=8', '-s'];
+const CFLAGS = [
+  '-std=gnu11',
+  '-O2',
+  '-fPIC',
+  '-shared',
+  '-fvisibility=hidden',
+  '-Wall',
+  '-Wextra',
+  '-Wno-unused-parameter',
+  '-DNAPI_VERSION=8',
+  '-s',
+];
 
 const MUSL_ARM64_SPECS = '/usr/lib/aarch64-linux-musl/musl-gcc.specs';
 // musl's include path has no kernel headers (linux/futex.h): the toolchain's own go in
 // through a folder of links (Debian: linux-libc-dev, and its -arm64-cross twin).
 const KERNEL_HEADERS = {
-  x64: { linux: '/usr/include/linux', 'asm-generic': '/usr/include/asm-generic', asm: '/usr/include/x86_64-linux-gnu/asm' },
-  arm64: { linux: '/usr/aarch64-linux-gnu/include/linux', 'asm-generic': '/usr/aarch64-linux-gnu/include/asm-generic', asm: '/usr/aarch64-linux-gnu/include/asm' },
+  x64: {
+    linux: '/usr/include/linux',
+    'asm-generic': '/usr/include/asm-generic',
+    asm: '/usr/include/x86_64-linux-gnu/asm',
+  },
+  arm64: {
+    linux: '/usr/aarch64-linux-gnu/include/linux',
+    'asm-generic': '/usr/aarch64-linux-gnu/include/asm-generic',
+    asm: '/usr/aarch64-linux-gnu/include/asm',
+  },
 };
 function kernelHeaders(arch, scratch) {
   const dir = path.join(scratch, `kernel-headers-${arch}`);
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, target] of Object.entries(KERNEL_HEADERS[arch])) {
-    if (!fs.existsSync(target)) throw new Error(`no kernel headers at ${target} (Debian: linux-libc-dev${arch === 'arm64' ? '-arm64-cross' : ''})`);
+    if (!fs.existsSync(target))
+      throw new Error(
+        `no kernel headers at ${target} (Debian: linux-libc-dev${arch === 'arm64' ? '-arm64-cross' : ''})`,
+      );
     fs.rmSync(path.join(dir, name), { force: true });
     fs.symlinkSync(target, path.join(dir, name));
   }
@@ -76,10 +98,32 @@ function kernelHeaders(arch, scratch) {
 
 /** The targets: [dir, libc, compiler, extra flags, Debian packages that bring the toolchain]. */
 export const TARGETS = [
-  { dir: 'linux-x64', arch: 'x64', libc: 'glibc', cc: process.arch === 'x64' ? 'gcc' : 'x86_64-linux-gnu-gcc', flags: ['-include', path.join(ROOT, 'shim', 'glibc-floor.h'), '-Wl,--no-as-needed', '-l:libpthread.so.0'], packages: process.arch === 'x64' ? ['gcc'] : ['gcc-x86-64-linux-gnu'] },
-  { dir: 'linux-arm64', arch: 'arm64', libc: 'glibc', cc: process.arch === 'arm64' ? 'gcc' : 'aarch64-linux-gnu-gcc', flags: ['-include', path.join(ROOT, 'shim', 'glibc-floor.h'), '-Wl,--no-as-needed', '-l:libpthread.so.0'], packages: ['gcc-aarch64-linux-gnu'] },
+  {
+    dir: 'linux-x64',
+    arch: 'x64',
+    libc: 'glibc',
+    cc: process.arch === 'x64' ? 'gcc' : 'x86_64-linux-gnu-gcc',
+    flags: ['-include', path.join(ROOT, 'shim', 'glibc-floor.h'), '-Wl,--no-as-needed', '-l:libpthread.so.0'],
+    packages: process.arch === 'x64' ? ['gcc'] : ['gcc-x86-64-linux-gnu'],
+  },
+  {
+    dir: 'linux-arm64',
+    arch: 'arm64',
+    libc: 'glibc',
+    cc: process.arch === 'arm64' ? 'gcc' : 'aarch64-linux-gnu-gcc',
+    flags: ['-include', path.join(ROOT, 'shim', 'glibc-floor.h'), '-Wl,--no-as-needed', '-l:libpthread.so.0'],
+    packages: ['gcc-aarch64-linux-gnu'],
+  },
   { dir: 'linux-x64', arch: 'x64', libc: 'musl', cc: 'musl-gcc', flags: [], packages: ['musl-tools'] },
-  { dir: 'linux-arm64', arch: 'arm64', libc: 'musl', cc: 'aarch64-linux-gnu-gcc', flags: ['-specs', MUSL_ARM64_SPECS], needsFile: MUSL_ARM64_SPECS, packages: ['gcc-aarch64-linux-gnu', 'musl-dev:arm64'] },
+  {
+    dir: 'linux-arm64',
+    arch: 'arm64',
+    libc: 'musl',
+    cc: 'aarch64-linux-gnu-gcc',
+    flags: ['-specs', MUSL_ARM64_SPECS],
+    needsFile: MUSL_ARM64_SPECS,
+    packages: ['gcc-aarch64-linux-gnu', 'musl-dev:arm64'],
+  },
 ];
 
 function has(cc) {
@@ -91,7 +135,11 @@ function has(cc) {
   }
 }
 
-export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = false, log = (s) => process.stderr.write(`${s}\n`) } = {}) {
+export function prebuild({
+  out = path.join(ROOT, 'prebuilds'),
+  requireAll = false,
+  log = (s) => process.stderr.write(`${s}\n`),
+} = {}) {
   const sources = shimSources();
   const headers = path.join(path.dirname(require.resolve('node-api-headers/package.json')), 'include');
   const results = [];
@@ -99,7 +147,8 @@ export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = fals
     const file = path.join(out, t.dir, `fastipc.napi.${t.libc}.node`);
     const name = `${t.dir} ${t.libc}`;
     if (!has(t.cc) || (t.needsFile && !fs.existsSync(t.needsFile))) {
-      const why = `no ${t.cc}${t.needsFile ? ` with ${t.needsFile}` : ''} (Debian: apt-get install ${t.packages.join(' ')})`;
+      const why =
+        `no ${t.cc}${t.needsFile ? ` with ${t.needsFile}` : ''} ` + `(Debian: apt-get install ${t.packages.join(' ')})`;
       results.push({ target: name, file: null, skipped: why });
       log(`prebuild ${name}: skipped, ${why}`);
       continue;
@@ -108,7 +157,9 @@ export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = fals
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-prebuild-'));
     try {
       const extra = t.libc === 'musl' ? kernelHeaders(t.arch, scratch) : [];
-      execFileSync(t.cc, [...CFLAGS, '-I', headers, ...extra, ...sources, ...t.flags, '-o', file], { stdio: ['ignore', 'inherit', 'inherit'] });
+      execFileSync(t.cc, [...CFLAGS, '-I', headers, ...extra, ...sources, ...t.flags, '-o', file], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
@@ -118,9 +169,11 @@ export function prebuild({ out = path.join(ROOT, 'prebuilds'), requireAll = fals
     log(`prebuild ${name}: ${path.relative(ROOT, file)} (${fs.statSync(file).size} bytes, checked)`);
   }
   const host = results.find((r) => r.target === `linux-${process.arch} glibc`);
-  if (host && !host.file) throw new Error(`the prebuild for this machine (${host.target}) could not be built: ${host.skipped}`);
+  if (host && !host.file)
+    throw new Error(`the prebuild for this machine (${host.target}) could not be built: ${host.skipped}`);
   const skipped = results.filter((r) => r.skipped);
-  if (requireAll && skipped.length) throw new Error(`--require-all: ${skipped.map((r) => `${r.target}: ${r.skipped}`).join('; ')}`);
+  if (requireAll && skipped.length)
+    throw new Error(`--require-all: ${skipped.map((r) => `${r.target}: ${r.skipped}`).join('; ')}`);
   return results;
 }
 
@@ -150,7 +203,8 @@ export function check(dir) {
       const unresolved = [...out.matchAll(/Error relocating [^:]+: ([^:]+): symbol not found/g)].map((m) => m[1]);
       const foreign = unresolved.filter((s) => !s.startsWith('napi_'));
       if (foreign.length) problems.push(`musl's loader cannot resolve ${foreign.join(', ')}`);
-      if (!/libc\.so => \/lib\/ld-musl-x86_64\.so\.1/.test(out)) problems.push(`musl's loader did not map libc.so to itself: ${out.trim()}`);
+      if (!/libc\.so => \/lib\/ld-musl-x86_64\.so\.1/.test(out))
+        problems.push(`musl's loader did not map libc.so to itself: ${out.trim()}`);
     }
     return { target: `${t.dir} ${t.libc}`, present: true, toolchain, muslLoader, problems };
   });
@@ -166,7 +220,10 @@ if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import
       process.stdout.write(`${JSON.stringify(results)}\n`);
       process.exit(results.some((r) => r.problems.length) ? 1 : 0);
     }
-    const results = prebuild({ out: at >= 0 ? path.resolve(args[at + 1]) : undefined, requireAll: args.includes('--require-all') });
+    const results = prebuild({
+      out: at >= 0 ? path.resolve(args[at + 1]) : undefined,
+      requireAll: args.includes('--require-all'),
+    });
     if (args.includes('--json')) process.stdout.write(`${JSON.stringify(results)}\n`);
   } catch (err) {
     process.stderr.write(`${err.message}\n`);

@@ -6,7 +6,7 @@ import { inProcess, inWorker, killAll, removeSegments, until } from './helpers';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TASK } from './helpers';
-import { native } from '../lib/native';
+import { native } from '../lib/core/native';
 
 afterAll(async () => {
   await killAll();
@@ -66,31 +66,37 @@ describe.each(variants)('async contract: $name', (variant) => {
     expect(results.every((r) => r === 'ok' || r === 'not-equal')).toBe(true);
   });
 
-  test('waits on 300 different words (more than one waiter thread serves): each resolves on its own wake, timeouts on time', async () => {
-    const words = Array.from({ length: 300 }, (_, i) => new FutexWord(s.memory, i * 4, opts()));
-    const waits = words.map((w) => w.waitAsync(0, { timeout: 30000 }));
-    const timed = new FutexWord(s.memory, 1200, opts());
-    const t0 = performance.now();
-    const short = timed.waitAsync(0, { timeout: 40 });
-    for (let i = 299; i >= 0; i -= 2) {
-      words[i].store(1);
-      words[i].wake();
-    }
-    expect(await short).toBe('timed-out');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(40);
-    const odd = await Promise.all(waits.filter((_, i) => i % 2 === 1));
-    expect(odd.every((r) => r === 'ok')).toBe(true);
-    for (let i = 0; i < 300; i += 2) {
-      words[i].store(1);
-      words[i].wake();
-    }
-    expect((await Promise.all(waits)).every((r) => r === 'ok')).toBe(true);
-  });
+  test(
+    'waits on 300 different words (more than one waiter thread serves): ' +
+      'each resolves on its own wake, timeouts on time',
+    async () => {
+      const words = Array.from({ length: 300 }, (_, i) => new FutexWord(s.memory, i * 4, opts()));
+      const waits = words.map((w) => w.waitAsync(0, { timeout: 30000 }));
+      const timed = new FutexWord(s.memory, 1200, opts());
+      const t0 = performance.now();
+      const short = timed.waitAsync(0, { timeout: 40 });
+      for (let i = 299; i >= 0; i -= 2) {
+        words[i].store(1);
+        words[i].wake();
+      }
+      expect(await short).toBe('timed-out');
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(40);
+      const odd = await Promise.all(waits.filter((_, i) => i % 2 === 1));
+      expect(odd.every((r) => r === 'ok')).toBe(true);
+      for (let i = 0; i < 300; i += 2) {
+        words[i].store(1);
+        words[i].wake();
+      }
+      expect((await Promise.all(waits)).every((r) => r === 'ok')).toBe(true);
+    },
+  );
 
   test('Semaphore.waitAsync: 1000 pending, post(1000) from a worker resolves all', async () => {
     const sem = new Semaphore(s.memory, 0, opts());
     const all = Array.from({ length: 1000 }, () => sem.waitAsync({ timeout: 30000 }));
-    expect(await inWorker({ task: 'semPostWhenWaiting', memory: s.spec, backend: s.backend, n: 1000, waiting: 1000 })).toBe('posted');
+    expect(
+      await inWorker({ task: 'semPostWhenWaiting', memory: s.spec, backend: s.backend, n: 1000, waiting: 1000 }),
+    ).toBe('posted');
     expect((await Promise.all(all)).every(Boolean)).toBe(true);
     expect([sem.value, sleepers()]).toEqual([0, 0]);
   });
@@ -99,7 +105,9 @@ describe.each(variants)('async contract: $name', (variant) => {
     test('Semaphore.waitAsync: 1000 pending, post(1000) from another process resolves all', async () => {
       const sem = new Semaphore(s.memory, 0, opts());
       const all = Array.from({ length: 1000 }, () => sem.waitAsync({ timeout: 30000 }));
-      expect(await inProcess({ task: 'semPostWhenWaiting', memory: s.spec, backend: s.backend, n: 1000, waiting: 1000 })).toBe('posted');
+      expect(
+        await inProcess({ task: 'semPostWhenWaiting', memory: s.spec, backend: s.backend, n: 1000, waiting: 1000 }),
+      ).toBe('posted');
       expect((await Promise.all(all)).every(Boolean)).toBe(true);
       expect([sem.value, sleepers()]).toEqual([0, 0]);
     });
@@ -111,7 +119,11 @@ describe.each(variants)('async contract: $name', (variant) => {
     const m = new Mutex(s.memory, 128, opts());
     m.lock();
     const t0 = performance.now();
-    const results = await Promise.all([sem.waitAsync({ timeout: 30 }), ev.waitAsync({ timeout: 30 }), m.lockAsync({ timeout: 30 })]);
+    const results = await Promise.all([
+      sem.waitAsync({ timeout: 30 }),
+      ev.waitAsync({ timeout: 30 }),
+      m.lockAsync({ timeout: 30 }),
+    ]);
     expect(results).toEqual([false, false, false]);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(30);
     expect([sleepers(), Atomics.load(new Int32Array(s.memory, 64 + 12, 1), 0)]).toEqual([0, 0]);
@@ -156,7 +168,15 @@ describe.each(variants)('async contract: $name', (variant) => {
       const ac = new AbortController();
       const first = w.waitAsync(0, { signal: ac.signal }).catch(() => 'aborted'); // queued first
       await new Promise((r) => setTimeout(r, 5));
-      const sleeper = inWorker<{ result: string; elapsed: number }>({ task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 4000, arrivedOffset: 64, tidOffset: 68 });
+      const sleeper = inWorker<{ result: string; elapsed: number }>({
+        task: 'wait',
+        memory: s.spec,
+        backend: s.backend,
+        expected: 0,
+        timeout: 4000,
+        arrivedOffset: 64,
+        tidOffset: 68,
+      });
       await until(() => arrived.load() === 1, 10000, 'the sleeper to arrive');
       // A wake sent before it sleeps would reach nobody, rightly: wait until the thread is in
       // the futex syscall (Atomics.wait too sleeps in one), as /proc shows it.
@@ -166,7 +186,8 @@ describe.each(variants)('async contract: $name', (variant) => {
       ac.abort();
       expect(await first).toBe('aborted');
       const r = await sleeper;
-      expect({ round, result: r.result }).toEqual({ round, result: 'ok' }); // 'timed-out' after 4 s: the wake was swallowed
+      // 'timed-out' after 4 s: the wake was swallowed
+      expect({ round, result: r.result }).toEqual({ round, result: 'ok' });
     }
   }, 120_000);
 
@@ -196,39 +217,53 @@ describe.each(variants)('async contract: $name', (variant) => {
     expect(await ev.waitAsync()).toBe(true);
   });
 
-  test(`lockAsync resolves when ${variant.crossProcess ? 'another process' : 'a worker'} releases; tasks of one thread queue up`, async () => {
-    const m = new Mutex(s.memory, 0, opts());
-    const held = new AtomicU32(s.memory, 68);
-    const go = new FutexWord(s.memory, 64, opts());
-    const holder = (variant.crossProcess ? inProcess : inWorker)({ task: 'holdMutex', memory: s.spec, backend: s.backend });
-    await until(() => held.load() === 1, 10000, 'the holder');
-    const got = m.lockAsync();
-    go.store(1);
-    go.wake(Infinity);
-    expect(await got).toBe(true);
-    expect(m.ownerPid).toBe(process.pid); // this thread resolved it, this thread owns it
-    const second = m.lockAsync(); // another task of this thread waits for the first
-    let secondDone = false;
-    void second.then(() => (secondDone = true));
-    await new Promise((r) => setImmediate(r));
-    expect(secondDone).toBe(false);
-    m.unlock();
-    expect(await second).toBe(true);
-    m.unlock();
-    await holder;
-    {
-      using _held = await m.acquireAsync();
-      expect(m.isLocked).toBe(true);
-    }
-    expect(m.isLocked).toBe(false);
-    expect(await m.withLockAsync(async () => 7)).toBe(7);
-    await expect(m.withLockAsync(async () => { throw new Error('x'); })).rejects.toThrow('x');
-    expect(m.isLocked).toBe(false);
-  });
+  test(
+    `lockAsync resolves when ${variant.crossProcess ? 'another process' : 'a worker'} releases; ` +
+      'tasks of one thread queue up',
+    async () => {
+      const m = new Mutex(s.memory, 0, opts());
+      const held = new AtomicU32(s.memory, 68);
+      const go = new FutexWord(s.memory, 64, opts());
+      const holder = (variant.crossProcess ? inProcess : inWorker)({
+        task: 'holdMutex',
+        memory: s.spec,
+        backend: s.backend,
+      });
+      await until(() => held.load() === 1, 10000, 'the holder');
+      const got = m.lockAsync();
+      go.store(1);
+      go.wake(Infinity);
+      expect(await got).toBe(true);
+      expect(m.ownerPid).toBe(process.pid); // this thread resolved it, this thread owns it
+      const second = m.lockAsync(); // another task of this thread waits for the first
+      let secondDone = false;
+      void second.then(() => (secondDone = true));
+      await new Promise((r) => setImmediate(r));
+      expect(secondDone).toBe(false);
+      m.unlock();
+      expect(await second).toBe(true);
+      m.unlock();
+      await holder;
+      {
+        using _held = await m.acquireAsync();
+        expect(m.isLocked).toBe(true);
+      }
+      expect(m.isLocked).toBe(false);
+      expect(await m.withLockAsync(async () => 7)).toBe(7);
+      await expect(
+        m.withLockAsync(async () => {
+          throw new Error('x');
+        }),
+      ).rejects.toThrow('x');
+      expect(m.isLocked).toBe(false);
+    },
+  );
 
   test('exclusion holds when sync and async lockers mix: 3 workers x 3 tasks', async () => {
     const n = 6000;
-    const runs = Array.from({ length: 3 }, () => inWorker({ task: 'asyncHammer', memory: s.spec, backend: s.backend, n }));
+    const runs = Array.from({ length: 3 }, () =>
+      inWorker({ task: 'asyncHammer', memory: s.spec, backend: s.backend, n }),
+    );
     expect(await Promise.all(runs)).toEqual([n, n, n]);
     expect(new Int32Array(s.memory, 64, 1)[0]).toBe(3 * n);
   });
@@ -236,7 +271,9 @@ describe.each(variants)('async contract: $name', (variant) => {
   if (variant.crossProcess) {
     test('exclusion holds when sync and async lockers mix: 3 processes x 3 tasks', async () => {
       const n = 6000;
-      const runs = Array.from({ length: 3 }, () => inProcess({ task: 'asyncHammer', memory: s.spec, backend: s.backend, n }));
+      const runs = Array.from({ length: 3 }, () =>
+        inProcess({ task: 'asyncHammer', memory: s.spec, backend: s.backend, n }),
+      );
       expect(await Promise.all(runs)).toEqual([n, n, n]);
       expect(new Int32Array(s.memory, 64, 1)[0]).toBe(3 * n);
     });

@@ -46,60 +46,72 @@ async function serverRound(): Promise<number> {
   return worstGap;
 }
 
-test('300 pending NamedEvent.waitAsync: timers tick, fs works, one set() from another process resolves all', async () => {
-  // Other test files run beside this one on 2 cores, and a process that the kernel does
-  // not schedule shows gaps too. A wait that blocked the event loop would make every
-  // round slow, so up to three rounds are run and the best must stay under 50 ms.
-  const gaps: number[] = [];
-  for (let round = 0; round < 3 && (gaps.length === 0 || Math.min(...gaps) >= 50); round++) gaps.push(await serverRound());
-  expect(Math.min(...gaps)).toBeLessThan(50);
-});
+test(
+  '300 pending NamedEvent.waitAsync: timers tick, fs works, ' + 'one set() from another process resolves all',
+  async () => {
+    // Other test files run beside this one on 2 cores, and a process that the kernel does
+    // not schedule shows gaps too. A wait that blocked the event loop would make every
+    // round slow, so up to three rounds are run and the best must stay under 50 ms.
+    const gaps: number[] = [];
+    for (let round = 0; round < 3 && (gaps.length === 0 || Math.min(...gaps) >= 50); round++)
+      gaps.push(await serverRound());
+    expect(Math.min(...gaps)).toBeLessThan(50);
+  },
+);
 
 function runChild(code: string): { done: Promise<{ code: number | null; out: string }>; alive: () => boolean } {
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; out: string }>((resolve) => child.on('exit', (c) => resolve({ code: c, out })));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on('exit', (c) => resolve({ code: c, out })),
+  );
   return { done, alive: () => child.exitCode === null && child.signalCode === null };
 }
 
-test.each(['atomics', 'futex'])('a process with only a pending waitAsync (%s) stays alive until it resolves', async (backend) => {
-  const memory = backend === 'atomics' ? 'new SharedArrayBuffer(64)' : 'new ArrayBuffer(64)';
-  const { done } = runChild(`
+test.each(['atomics', 'futex'])(
+  'a process with only a pending waitAsync (%s) stays alive until it resolves',
+  async (backend) => {
+    const memory = backend === 'atomics' ? 'new SharedArrayBuffer(64)' : 'new ArrayBuffer(64)';
+    const { done } = runChild(`
     import { Event } from ${JSON.stringify(DIST)};
     const ev = new Event(${memory}, 0, { backend: '${backend}' });
     const t0 = performance.now();
     ev.waitAsync({ timeout: 300 }).then((r) => console.log(JSON.stringify({ r, elapsed: performance.now() - t0 })));
   `);
-  const { code, out } = await done;
-  expect(code).toBe(0);
-  const result = JSON.parse(out);
-  expect(result.r).toBe(false);
-  expect(result.elapsed).toBeGreaterThanOrEqual(300);
-});
+    const { code, out } = await done;
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(result.r).toBe(false);
+    expect(result.elapsed).toBeGreaterThanOrEqual(300);
+  },
+);
 
-test('a process waiting on a NamedEvent with no timeout stays alive until another process sets it, then exits', async () => {
-  const name = uniqueName('alive');
-  const { done, alive } = runChild(`
+test(
+  'a process waiting on a NamedEvent with no timeout stays ' + 'alive until another process sets it, then exits',
+  async () => {
+    const name = uniqueName('alive');
+    const { done, alive } = runChild(`
     import { NamedEvent } from ${JSON.stringify(DIST)};
     const ev = new NamedEvent(${JSON.stringify(name)});
     ev.waitAsync().then((r) => { console.log('resolved ' + r); ev.close(); });
   `);
-  const file = `/dev/shm/fastipc-event.${name}`;
-  const deadline = Date.now() + 15000;
-  while (!(fs.existsSync(file) && fs.readFileSync(file).readInt32LE(12) === 1)) {
-    if (Date.now() > deadline) throw new Error('child never waited');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 300)); // it has nothing else to do: only the wait holds it
-  expect(alive()).toBe(true);
-  const ev = new NamedEvent(name);
-  ev.set();
-  const { code, out } = await done;
-  expect([code, out.trim()]).toEqual([0, 'resolved true']);
-  ev.close();
-  expect(leftSegments()).toEqual([]);
-});
+    const file = `/dev/shm/fastipc-event.${name}`;
+    const deadline = Date.now() + 15000;
+    while (!(fs.existsSync(file) && fs.readFileSync(file).readInt32LE(12) === 1)) {
+      if (Date.now() > deadline) throw new Error('child never waited');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // it has nothing else to do: only the wait holds it
+    expect(alive()).toBe(true);
+    const ev = new NamedEvent(name);
+    ev.set();
+    const { code, out } = await done;
+    expect([code, out.trim()]).toEqual([0, 'resolved true']);
+    ev.close();
+    expect(leftSegments()).toEqual([]);
+  },
+);
 
 test('two copies of the library in one thread (ESM and CJS) each get their async completions', async () => {
   const { done } = runChild(`

@@ -50,7 +50,12 @@ describe.each(variants)('backend contract: $name', (variant) => {
     const w = word();
     const arrived = new AtomicU32(s.memory, 64);
     const done = inWorker<{ result: string; value: number }>({
-      task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 30000, arrivedOffset: 64,
+      task: 'wait',
+      memory: s.spec,
+      backend: s.backend,
+      expected: 0,
+      timeout: 30000,
+      arrivedOffset: 64,
     });
     await until(() => arrived.load() === 1, 10000, 'the worker to arrive');
     let woken = 0;
@@ -85,16 +90,22 @@ describe.each(variants)('backend contract: $name', (variant) => {
     expect(word().load()).toBe(4000);
   });
 
-  if (variant.crossProcess) test('between processes: a sleeper in another process is woken', async () => {
-    const w = word();
-    const arrived = new AtomicU32(s.memory, 64);
-    const done = inProcess<{ result: string; value: number }>({
-      task: 'wait', memory: s.spec, backend: s.backend, expected: 0, timeout: 30000, arrivedOffset: 64,
+  if (variant.crossProcess)
+    test('between processes: a sleeper in another process is woken', async () => {
+      const w = word();
+      const arrived = new AtomicU32(s.memory, 64);
+      const done = inProcess<{ result: string; value: number }>({
+        task: 'wait',
+        memory: s.spec,
+        backend: s.backend,
+        expected: 0,
+        timeout: 30000,
+        arrivedOffset: 64,
+      });
+      await until(() => arrived.load() === 1, 15000, 'the child to arrive');
+      await until(() => w.wake(1) > 0, 15000, 'the child to wake');
+      w.store(42);
+      const r = await done;
+      expect(r).toMatchObject({ result: 'ok' });
     });
-    await until(() => arrived.load() === 1, 15000, 'the child to arrive');
-    await until(() => w.wake(1) > 0, 15000, 'the child to wake');
-    w.store(42);
-    const r = await done;
-    expect(r).toMatchObject({ result: 'ok' });
-  });
 });

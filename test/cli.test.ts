@@ -59,7 +59,13 @@ interface Listed {
 }
 
 test('list shows each kind with its state, size and our pid as live; --json parses', async () => {
-  const n = { m: uniqueName('cli-m'), s: uniqueName('cli-s'), set: uniqueName('cli-e'), clear: uniqueName('cli-e'), p: uniqueName('cli-p') };
+  const n = {
+    m: uniqueName('cli-m'),
+    s: uniqueName('cli-s'),
+    set: uniqueName('cli-e'),
+    clear: uniqueName('cli-e'),
+    p: uniqueName('cli-p'),
+  };
   const m = new NamedMutex(n.m);
   const s = new NamedSemaphore(n.s, { initial: 3 });
   const set = new NamedEvent(n.set);
@@ -72,7 +78,9 @@ test('list shows each kind with its state, size and our pid as live; --json pars
     expect(text).toMatchObject({ code: 0, stderr: '' });
     const me = process.pid;
     expect(text.stdout.split('\n')[0]).toMatch(/^KIND\s+NAME\s+STATE\s+SIZE\s+PROCESSES$/);
-    expect(row(text.stdout, 'mutex', n.m)).toMatch(new RegExp(`locked by pid ${me} tid ${m.ownerTid}\\s+64\\s+${me} live$`));
+    expect(row(text.stdout, 'mutex', n.m)).toMatch(
+      new RegExp(`locked by pid ${me} tid ${m.ownerTid}\\s+64\\s+${me} live$`),
+    );
     expect(row(text.stdout, 'semaphore', n.s)).toMatch(new RegExp(`count 3\\s+64\\s+${me} live$`));
     expect(row(text.stdout, 'event', n.set)).toMatch(new RegExp(`\\sset\\s+64\\s+${me} live$`));
     expect(row(text.stdout, 'event', n.clear)).toMatch(new RegExp(`\\sclear\\s+64\\s+${me} live$`));
@@ -126,7 +134,11 @@ test('inspect shows the header words, as text and as JSON', async () => {
   new Mutex(plain.buffer, 0);
   try {
     m.lock();
-    const [mt, sj, pt] = await Promise.all([cli(['inspect', n.m]), cli(['inspect', n.s, '--json']), cli(['inspect', n.p])]);
+    const [mt, sj, pt] = await Promise.all([
+      cli(['inspect', n.m]),
+      cli(['inspect', n.s, '--json']),
+      cli(['inspect', n.p]),
+    ]);
     expect(mt.code).toBe(0);
     expect(mt.stdout).toContain(`fastipc-mutex.${n.m}`);
     expect(mt.stdout).toMatch(new RegExp(`state\\s+locked by pid ${process.pid} tid ${m.ownerTid}`));
@@ -164,7 +176,11 @@ test('a name in two namespaces needs --kind, and the error lists the candidates'
   const m = new NamedMutex(name);
   const s = new NamedSemaphore(name, { initial: 1 });
   try {
-    const [inspect, rm, chosen] = await Promise.all([cli(['inspect', name]), cli(['rm', name]), cli(['inspect', name, '--kind', 'semaphore'])]);
+    const [inspect, rm, chosen] = await Promise.all([
+      cli(['inspect', name]),
+      cli(['rm', name]),
+      cli(['inspect', name, '--kind', 'semaphore']),
+    ]);
     for (const r of [inspect, rm]) {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^fastipc: /);
@@ -196,7 +212,10 @@ test('rm NAME removes it (its users keep their memory), and the next open create
   expect([again.initialized, again.value]).toEqual([true, 7]);
   again.close();
   expect(fs.existsSync(file)).toBe(false);
-  expect(await cli(['rm', name])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^fastipc: no segment named/) });
+  expect(await cli(['rm', name])).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/^fastipc: no segment named/),
+  });
 });
 
 test('rm --stale removes segments whose only user was SIGKILLed, and dead temporaries, not live ones', async () => {
@@ -262,7 +281,11 @@ test('usage errors exit 2, unknown names exit 1, each with a message on stderr',
     [['list', 'extra'], 2, /^fastipc: list takes no arguments/],
     [['inspect'], 2, /^fastipc: inspect needs a segment NAME/],
     [['rm'], 2, /^fastipc: rm needs a segment NAME/],
-    [['inspect', missing, '--kind', 'queue'], 2, /^fastipc: --kind must be one of mutex, semaphore, event, shm, got "queue"/],
+    [
+      ['inspect', missing, '--kind', 'queue'],
+      2,
+      /^fastipc: --kind must be one of mutex, semaphore, event, shm, got "queue"/,
+    ],
     [['inspect', '--kind'], 2, /^fastipc: option '--kind <value>' argument missing/],
     [['rm', 'a/b'], 2, /^fastipc: name "a\/b" is invalid/],
     [['rm', '--stale', missing], 2, /^fastipc: rm --stale takes no NAME/],
@@ -281,7 +304,17 @@ test('usage errors exit 2, unknown names exit 1, each with a message on stderr',
 });
 
 test('--help works everywhere, exits 0 and prints usage', async () => {
-  const cases = [['--help'], ['-h'], ['help'], ['help', 'rm'], ['list', '--help'], ['inspect', '-h'], ['rm', '--help'], ['demo', '--help'], ['bench', '--help']];
+  const cases = [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    ['help', 'rm'],
+    ['list', '--help'],
+    ['inspect', '-h'],
+    ['rm', '--help'],
+    ['demo', '--help'],
+    ['bench', '--help'],
+  ];
   const runs = await Promise.all(cases.map((args) => cli(args)));
   runs.forEach((r, i) => {
     expect({ args: cases[i], code: r.code, stderr: r.stderr }).toEqual({ args: cases[i], code: 0, stderr: '' });

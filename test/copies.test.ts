@@ -9,7 +9,10 @@ afterAll(() => removeSegments());
 
 test('closing the CJS handle of a NamedMutex leaves the lock the thread holds through the ESM handle', () => {
   const name = uniqueName('copies');
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'two-copies.mjs'), name], { encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'two-copies.mjs'), name], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   expect(r.stderr).toBe('');
   expect(JSON.parse(r.stdout)).toEqual({
     distinctClasses: true,

@@ -16,7 +16,9 @@ export function uniqueName(tag: string): string {
 /** Segments in /dev/shm named by uniqueName() in this test process. */
 export function leftSegments(): string[] {
   const dir = process.env.FASTIPC_SHM_DIR || '/dev/shm';
-  return fs.readdirSync(dir).filter((f) => /^fastipc[.-]/.test(f) && f.includes('test-') && f.includes(`-${process.pid}-`));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^fastipc[.-]/.test(f) && f.includes('test-') && f.includes(`-${process.pid}-`));
 }
 
 /** Removes the segments left by this test process (after a failure). */

@@ -30,7 +30,10 @@ test('processCount counts live processes; the last close unlinks', async () => {
   const name = uniqueName('count');
   const shm = SharedMemory.open(name, { size: 4096 });
   expect(shm.processCount).toBe(1);
-  const holders = [inProcess<{ count: number }>({ task: 'holdShm', name, memory: null }), inProcess<{ count: number }>({ task: 'holdShm', name, memory: null })];
+  const holders = [
+    inProcess<{ count: number }>({ task: 'holdShm', name, memory: null }),
+    inProcess<{ count: number }>({ task: 'holdShm', name, memory: null }),
+  ];
   const opened = new AtomicU32(shm.buffer, 0);
   await until(() => opened.load() === 2, 15000, 'both holders');
   expect(shm.processCount).toBe(3);
@@ -62,14 +65,20 @@ test('a worker thread with a handle keeps its process registered and the segment
 
 test('dead users are swept, and a segment whose users all died is kept for the next opener', async () => {
   const name = uniqueName('dead');
-  const child = spawn(process.execPath, [TASK, JSON.stringify({ task: 'holdShm', name, memory: null })], { stdio: 'ignore' });
-  await until(() => {
-    try {
-      return fs.readFileSync(file(name)).readUInt32LE(0) === 1;
-    } catch {
-      return false;
-    }
-  }, 15000, 'the child to open');
+  const child = spawn(process.execPath, [TASK, JSON.stringify({ task: 'holdShm', name, memory: null })], {
+    stdio: 'ignore',
+  });
+  await until(
+    () => {
+      try {
+        return fs.readFileSync(file(name)).readUInt32LE(0) === 1;
+      } catch {
+        return false;
+      }
+    },
+    15000,
+    'the child to open',
+  );
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   expect(regs(name)).toHaveLength(1); // the dead child's registration is still there
@@ -102,7 +111,9 @@ test('4 processes open/close one name in a loop while one holds it: one segment,
   const name = uniqueName('race');
   const shm = SharedMemory.open(name, { size: 4096 });
   const loops = 150;
-  const runs = Array.from({ length: 4 }, (_, slot) => inProcess<{ violations: number }>({ task: 'shmCycle', name, loops, slot, memory: null }));
+  const runs = Array.from({ length: 4 }, (_, slot) =>
+    inProcess<{ violations: number }>({ task: 'shmCycle', name, loops, slot, memory: null }),
+  );
   expect(await Promise.all(runs)).toEqual(Array(4).fill({ violations: 0 }));
   expect(new AtomicU32(shm.buffer, 0).load()).toBe(4 * loops);
   expect(shm.processCount).toBe(1);
@@ -112,7 +123,9 @@ test('4 processes open/close one name in a loop while one holds it: one segment,
 
 test('4 processes open/close one name with nobody holding it: never unlinked under a user', async () => {
   const name = uniqueName('churn');
-  const runs = Array.from({ length: 4 }, (_, slot) => inProcess<{ violations: number }>({ task: 'shmCycle', name, loops: 150, slot, memory: null }));
+  const runs = Array.from({ length: 4 }, (_, slot) =>
+    inProcess<{ violations: number }>({ task: 'shmCycle', name, loops: 150, slot, memory: null }),
+  );
   expect(await Promise.all(runs)).toEqual(Array(4).fill({ violations: 0 }));
   expect(fs.existsSync(file(name))).toBe(false);
   expect(regs(name)).toEqual([]);
@@ -124,7 +137,12 @@ test('4 processes creating one NamedSemaphore at once: initialised once', async 
   const barrier = SharedMemory.open(ctl, { size: 4096 });
   try {
     const runs = Array.from({ length: 4 }, () =>
-      inProcess<{ took: boolean; initialized: boolean; value: number }>({ task: 'namedInit', name, parties: 4, memory: { shm: ctl } }),
+      inProcess<{ took: boolean; initialized: boolean; value: number }>({
+        task: 'namedInit',
+        name,
+        parties: 4,
+        memory: { shm: ctl },
+      }),
     );
     const results = await Promise.all(runs);
     expect(results.filter((r) => r.initialized)).toHaveLength(1);

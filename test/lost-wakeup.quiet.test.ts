@@ -24,9 +24,17 @@ describe.each(variants)('Semaphore lost wakeup: $name', (variant) => {
       inWorker({ ...base, role: 'waiter' }),
       inWorker({ ...base, role: 'churner' }),
     ];
-    const poster = await inWorker<{ stuck: number; failures: number; value: number; late: number }>({ ...base, role: 'poster' });
+    const poster = await inWorker<{ stuck: number; failures: number; value: number; late: number }>({
+      ...base,
+      role: 'poster',
+    });
     await Promise.all(roles);
     // late: rounds slower than 50 ms, each a lost wakeup that a periodic re-check recovered
-    expect({ ...poster, late: poster.late <= 1500 / 100 ? 'at most 1%' : poster.late }).toEqual({ stuck: -1, failures: 0, value: 0, late: 'at most 1%' });
+    expect({ ...poster, late: poster.late <= 1500 / 100 ? 'at most 1%' : poster.late }).toEqual({
+      stuck: -1,
+      failures: 0,
+      value: 0,
+      late: 'at most 1%',
+    });
   });
 });

@@ -122,23 +122,30 @@ describe('memory mapped by @riaskov/mmap-io', () => {
     expect(() => new FutexWord(buf, 16, { backend: 'atomics' })).toThrow(TypeError);
   });
 
-  it(`${COUNTER_PROCS} processes × ${COUNTER_ITERATIONS.toLocaleString('en')} AtomicU32.add(1) → exactly ${(COUNTER_PROCS * COUNTER_ITERATIONS).toLocaleString('en')}`, async () => {
-    const { file, buf } = mappedFile();
-    const reports = await runAll<{ backend: string; sum: number; rising: boolean }>(
-      Array.from({ length: COUNTER_PROCS }, () => start('mmap-counter.mjs', [file, COUNTER_PROCS, COUNTER_ITERATIONS, CHILD_TIMEOUT_MS])),
-    );
-    const total = COUNTER_PROCS * COUNTER_ITERATIONS;
+  it(
+    `${COUNTER_PROCS} processes × ${COUNTER_ITERATIONS.toLocaleString('en')} AtomicU32.add(1) ` +
+      `→ exactly ${(COUNTER_PROCS * COUNTER_ITERATIONS).toLocaleString('en')}`,
+    async () => {
+      const { file, buf } = mappedFile();
+      const reports = await runAll<{ backend: string; sum: number; rising: boolean }>(
+        Array.from({ length: COUNTER_PROCS }, () =>
+          start('mmap-counter.mjs', [file, COUNTER_PROCS, COUNTER_ITERATIONS, CHILD_TIMEOUT_MS]),
+        ),
+      );
+      const total = COUNTER_PROCS * COUNTER_ITERATIONS;
 
-    expect(new AtomicU32(buf, 0).load()).toBe(total);
-    expect(fs.readFileSync(file).readUInt32LE(0)).toBe(total);
-    expect(new AtomicU32(buf, 64).load()).toBe(COUNTER_PROCS); // all passed the start barrier
-    for (const r of reports) {
-      expect(r.backend).toBe('futex');
-      expect(r.rising).toBe(true);
-    }
-    // Every add returned a different previous value: together exactly 0 .. total-1.
-    expect(reports.reduce((s, r) => s + r.sum, 0)).toBe(((total - 1) * total) / 2);
-  }, 120_000);
+      expect(new AtomicU32(buf, 0).load()).toBe(total);
+      expect(fs.readFileSync(file).readUInt32LE(0)).toBe(total);
+      expect(new AtomicU32(buf, 64).load()).toBe(COUNTER_PROCS); // all passed the start barrier
+      for (const r of reports) {
+        expect(r.backend).toBe('futex');
+        expect(r.rising).toBe(true);
+      }
+      // Every add returned a different previous value: together exactly 0 .. total-1.
+      expect(reports.reduce((s, r) => s + r.sum, 0)).toBe(((total - 1) * total) / 2);
+    },
+    120_000,
+  );
 
   it(`a FutexWord ping-pong between 2 processes runs ${PINGPONG_ROUNDS.toLocaleString('en')} rounds`, async () => {
     const { file, buf } = mappedFile();

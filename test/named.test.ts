@@ -48,7 +48,7 @@ test('initial applies only on creation; attaching never resets', () => {
   b.close();
 });
 
-test('after close every method throws and nothing crashes; a thread\'s last close releases its lock', async () => {
+test("after close every method throws and nothing crashes; a thread's last close releases its lock", async () => {
   const name = uniqueName('closed');
   const m = new NamedMutex(name);
   const other = new NamedMutex(name);
@@ -68,7 +68,13 @@ test('after close every method throws and nothing crashes; a thread\'s last clos
   const e = new NamedEvent(name);
   s.close();
   e.close();
-  for (const call of [() => s.post(), () => s.wait({ timeout: 1 }), () => s.value, () => e.set(), () => e.wait({ timeout: 1 })]) {
+  for (const call of [
+    () => s.post(),
+    () => s.wait({ timeout: 1 }),
+    () => s.value,
+    () => e.set(),
+    () => e.wait({ timeout: 1 }),
+  ]) {
     expect(call).toThrow(Error);
   }
   expect(leftSegments()).toEqual([]);
@@ -82,7 +88,8 @@ test('a segment holding garbage is a TypeError, and the handle is not left open'
     expect(() => new NamedMutex(name)).toThrow(TypeError);
     expect(() => new NamedMutex(name)).toThrow(/holds no Mutex/);
     expect(fs.readFileSync(path)).toEqual(Buffer.alloc(64, 0xab)); // left as it was
-    expect(fs.readdirSync(`${process.env.FASTIPC_PID_DIR}`).filter((f) => f.includes(name))).toEqual([]); // not registered
+    // not registered
+    expect(fs.readdirSync(`${process.env.FASTIPC_PID_DIR}`).filter((f) => f.includes(name))).toEqual([]);
   } finally {
     fs.rmSync(path, { force: true });
   }
@@ -93,7 +100,9 @@ test('a NamedEvent set in one process wakes waiters in 3 others', async () => {
   const ctl = uniqueName('ctl');
   using shm = SharedMemory.open(ctl, { size: 4096 });
   using e = new NamedEvent(name);
-  const waits = Array.from({ length: 3 }, () => inProcess<{ ok: boolean }>({ task: 'namedEventWait', name, memory: { shm: ctl } }));
+  const waits = Array.from({ length: 3 }, () =>
+    inProcess<{ ok: boolean }>({ task: 'namedEventWait', name, memory: { shm: ctl } }),
+  );
   const arrived = new Int32Array(shm.buffer, 0, 1);
   const deadline = Date.now() + 15000;
   while (Atomics.load(arrived, 0) < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));

@@ -31,7 +31,9 @@ describe.each(variants)('owner death: $name', (variant) => {
       const child = spawn(process.execPath, [TASK, JSON.stringify(spec)], { stdio: 'ignore' });
       await until(held, 15000, 'the holder');
       if (how === 'kill') child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r),
+      );
     }
     expect(new Mutex(s.memory, 0, opts()).isLocked).toBe(true);
   }
@@ -44,9 +46,15 @@ describe.each(variants)('owner death: $name', (variant) => {
       await deadHolder(how);
       const m = new Mutex(s.memory, 0, opts());
       const t0 = performance.now();
-      const ok = lockHow === 'lock' ? m.lock({ timeout: 5000 }) : lockHow === 'lockAsync' ? await m.lockAsync({ timeout: 5000 }) : await pollTryLock(m);
+      const ok =
+        lockHow === 'lock'
+          ? m.lock({ timeout: 5000 })
+          : lockHow === 'lockAsync'
+            ? await m.lockAsync({ timeout: 5000 })
+            : await pollTryLock(m);
       expect([lockHow, ok, m.recovered]).toEqual([lockHow, true, true]);
-      expect(performance.now() - t0).toBeLessThan(3000); // "within about a second" (200 ms checks; slack for a loaded CI)
+      // "within about a second" (200 ms checks; slack for a loaded CI)
+      expect(performance.now() - t0).toBeLessThan(3000);
       expect(m.ownerPid).toBe(process.pid);
       m.unlock();
       expect(m.recovered).toBe(false);
@@ -61,7 +69,9 @@ describe.each(variants)('owner death: $name', (variant) => {
     const w = new Worker(TASK, { workerData: spec });
     await until(held, 10000, 'the holder');
     const hows = ['lock', 'lockAsync', 'tryLock'];
-    const lockers = hows.map((how) => inWorker<Report>({ task: 'lockReport', memory: s.spec, backend: s.backend, how }));
+    const lockers = hows.map((how) =>
+      inWorker<Report>({ task: 'lockReport', memory: s.spec, backend: s.backend, how }),
+    );
     await until(() => new AtomicU32(s.memory, 72).load() === 3, 10000, 'the lockers');
     await w.terminate();
     const reports = await Promise.all(lockers);
@@ -74,7 +84,11 @@ describe.each(variants)('owner death: $name', (variant) => {
   if (variant.crossProcess) {
     test('lockers in other processes take over from a SIGKILLed holder', async () => {
       await deadHolder('kill');
-      const reports = await Promise.all(['lock', 'lockAsync'].map((how) => inProcess<Report>({ task: 'lockReport', memory: s.spec, backend: s.backend, how })));
+      const reports = await Promise.all(
+        ['lock', 'lockAsync'].map((how) =>
+          inProcess<Report>({ task: 'lockReport', memory: s.spec, backend: s.backend, how }),
+        ),
+      );
       expect(reports.map((r) => r.ok)).toEqual([true, true]);
       expect(reports.filter((r) => r.recovered)).toHaveLength(1);
     });
@@ -83,7 +97,13 @@ describe.each(variants)('owner death: $name', (variant) => {
   test('a live holder is never taken over: lockers time out', async () => {
     const m = new Mutex(s.memory, 0, opts());
     m.lock();
-    const report = await inWorker<Report>({ task: 'lockReport', memory: s.spec, backend: s.backend, how: 'lock', timeout: 700 });
+    const report = await inWorker<Report>({
+      task: 'lockReport',
+      memory: s.spec,
+      backend: s.backend,
+      how: 'lock',
+      timeout: 700,
+    });
     expect(report).toMatchObject({ ok: false, recovered: false });
     expect(m.recovered).toBe(false);
     m.unlock();

@@ -20,7 +20,10 @@ import path from 'node:path';
 
 const REPO = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
-const PACKAGE = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
+const PACKAGE = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
 
 /** Top-level entries of the repository that the copy leaves out (generated, or linked). */
 const NOT_COPIED = new Set(['node_modules', '.git', 'dist', 'prebuilds', 'coverage']);
@@ -69,7 +72,8 @@ function run(cmd: string, args: string[], cwd: string): SpawnSyncReturns<string>
   });
   if (r.error || r.status !== 0) {
     throw new Error(
-      `\`${cmd} ${args.join(' ')}\` in ${cwd} failed (status ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})\n` +
+      `\`${cmd} ${args.join(' ')}\` in ${cwd} failed ` +
+        `(status ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''})\n` +
         `--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
     );
   }
@@ -122,7 +126,8 @@ function targets(exportsMap: unknown): string[] {
 
 function removeSegment(): void {
   for (const f of fs.readdirSync(shmDir)) {
-    if (f === `fastipc.${shmName}` || f.startsWith(`fastipc.${shmName}.tmp-`)) fs.rmSync(path.join(shmDir, f), { force: true });
+    if (f === `fastipc.${shmName}` || f.startsWith(`fastipc.${shmName}.tmp-`))
+      fs.rmSync(path.join(shmDir, f), { force: true });
   }
 }
 
@@ -135,7 +140,13 @@ function tree(dir: string): Map<string, string> {
       const rel = path.relative(dir, p);
       if (rel === 'dist') continue; // rebuilt by prepack, as by every build
       if (e.isDirectory()) walk(p);
-      else out.set(rel, e.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex'));
+      else
+        out.set(
+          rel,
+          e.isSymbolicLink()
+            ? `-> ${fs.readlinkSync(p)}`
+            : crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex'),
+        );
     }
   };
   walk(dir);
@@ -171,7 +182,8 @@ beforeAll(() => {
   installResult = run('npm', ['install', tarball], project);
   installed = path.join(project, 'node_modules', PACKAGE.name);
 
-  for (const f of ['pkg-waiter.mjs', 'pkg-waker.cjs', 'runtime-counter.mjs']) fs.copyFileSync(path.join(FIXTURES, f), path.join(project, f));
+  for (const f of ['pkg-waiter.mjs', 'pkg-waker.cjs', 'runtime-counter.mjs'])
+    fs.copyFileSync(path.join(FIXTURES, f), path.join(project, f));
 
   for (const [platform, cpu] of [
     ['darwin', 'arm64'],
@@ -180,7 +192,10 @@ beforeAll(() => {
     const dir = path.join(tmp, `project-${platform}`);
     fs.mkdirSync(dir);
     run('npm', ['init', '-y'], dir);
-    offLinux[platform] = { project: dir, install: run('npm', ['install', `--os=${platform}`, `--cpu=${cpu}`, tarball], dir) };
+    offLinux[platform] = {
+      project: dir,
+      install: run('npm', ['install', `--os=${platform}`, `--cpu=${cpu}`, tarball], dir),
+    };
     for (const f of ['off-linux.mjs', 'as-platform.cjs']) fs.copyFileSync(path.join(FIXTURES, f), path.join(dir, f));
   }
 }, 240_000);
@@ -210,39 +225,73 @@ describe('the packed tarball installs into a new temporary project with scripts 
     expect(prebuilds.some((f) => f.endsWith('.node'))).toBe(true);
   });
 
-  it('holds a prebuild for every Linux target this machine has the toolchain for, each of the right machine and libc, none above GLIBC_2.28', () => {
-    const r = run(process.execPath, [path.join(REPO, 'scripts', 'prebuild.mjs'), '--check', path.join(installed, 'prebuilds')], REPO);
-    const checks = JSON.parse(r.stdout) as { target: string; present: boolean; toolchain: boolean; problems: string[] }[];
-    expect(checks.map((c) => c.target)).toEqual(['linux-x64 glibc', 'linux-arm64 glibc', 'linux-x64 musl', 'linux-arm64 musl']);
-    for (const c of checks) {
-      expect({ target: c.target, problems: c.problems }).toEqual({ target: c.target, problems: [] });
-      // a toolchain on this machine means its prebuild must be in the tarball (`npm pack` is the release step)
-      if (c.toolchain) expect({ target: c.target, present: c.present }).toEqual({ target: c.target, present: true });
-    }
-    expect(checks[0].present).toBe(true);
-    // and nothing else in prebuilds/
-    const files = listing.filter((f) => f.startsWith('package/prebuilds/') && !f.endsWith('/'));
-    expect(files.sort()).toEqual(
-      checks.filter((c) => c.present).map((c) => `package/prebuilds/${c.target.replace(' ', '/fastipc.napi.')}.node`).sort(),
-    );
-  });
+  it(
+    'holds a prebuild for every Linux target this machine has the toolchain for, ' +
+      'each of the right machine and libc, none above GLIBC_2.28',
+    () => {
+      const r = run(
+        process.execPath,
+        [path.join(REPO, 'scripts', 'prebuild.mjs'), '--check', path.join(installed, 'prebuilds')],
+        REPO,
+      );
+      const checks = JSON.parse(r.stdout) as {
+        target: string;
+        present: boolean;
+        toolchain: boolean;
+        problems: string[];
+      }[];
+      expect(checks.map((c) => c.target)).toEqual([
+        'linux-x64 glibc',
+        'linux-arm64 glibc',
+        'linux-x64 musl',
+        'linux-arm64 musl',
+      ]);
+      for (const c of checks) {
+        expect({ target: c.target, problems: c.problems }).toEqual({ target: c.target, problems: [] });
+        // a toolchain on this machine means its prebuild must be in the tarball (`npm pack` is the release step)
+        if (c.toolchain) expect({ target: c.target, present: c.present }).toEqual({ target: c.target, present: true });
+      }
+      expect(checks[0].present).toBe(true);
+      // and nothing else in prebuilds/
+      const files = listing.filter((f) => f.startsWith('package/prebuilds/') && !f.endsWith('/'));
+      expect(files.sort()).toEqual(
+        checks
+          .filter((c) => c.present)
+          .map((c) => `package/prebuilds/${c.target.replace(' ', '/fastipc.napi.')}.node`)
+          .sort(),
+      );
+    },
+  );
 
   it('packing left the working tree as it was, and its dev addon still loads', () => {
     expect([...treeAfter.keys()].filter((k) => !treeBefore.has(k))).toEqual([]);
     expect([...treeBefore.keys()].filter((k) => treeAfter.get(k) !== treeBefore.get(k))).toEqual([]);
-    const script = `const p = require('node-gyp-build').path(${JSON.stringify(source)}); require(p).gettid(); console.log(p)`;
-    expect(run(process.execPath, ['-e', script], source).stdout.trim()).toBe(path.join(source, 'build', 'Release', 'fastipc.node'));
+    const script =
+      `const p = require('node-gyp-build').path(${JSON.stringify(source)}); ` + 'require(p).gettid(); console.log(p)';
+    expect(run(process.execPath, ['-e', script], source).stdout.trim()).toBe(
+      path.join(source, 'build', 'Release', 'fastipc.node'),
+    );
   });
 
   it('fastipc bench writes its table to the current folder (or --out), never into the installed package', () => {
     const before = tree(installed);
     const cli = path.join(installed, 'dist', 'cli.js');
     const env = { ...cleanEnv(), RUNS: '1', BENCH_SCALE: '0.01', FASTIPC_PID_DIR: process.env.FASTIPC_PID_DIR };
-    const here = spawnSync(process.execPath, [cli, 'bench', 'atomics'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    const here = spawnSync(process.execPath, [cli, 'bench', 'atomics'], {
+      cwd: project,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect([here.status, here.stderr]).toEqual([0, expect.any(String)]);
     expect(fs.readFileSync(path.join(project, 'fastipc-bench.md'), 'utf8')).toMatch(/AtomicU32\.add\(1\)/);
     const out = path.join(tmp, 'bench-out');
-    const there = spawnSync(process.execPath, [cli, 'bench', '--out', out, 'atomics'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    const there = spawnSync(process.execPath, [cli, 'bench', '--out', out, 'atomics'], {
+      cwd: project,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(there.status).toBe(0);
     expect(fs.existsSync(path.join(out, 'fastipc-bench.md'))).toBe(true);
     expect(tree(installed)).toEqual(before);
@@ -263,7 +312,9 @@ describe('the packed tarball installs into a new temporary project with scripts 
     const pending = JSON.parse(run('npm', ['install-scripts', 'ls', '--json'], project).stdout) as {
       allowScripts: { name: string; changes: { change: string }[] }[];
     };
-    expect(pending.allowScripts.find((p) => p.name === PACKAGE.name)?.changes.map((c) => c.change)).toEqual(['pending']);
+    expect(pending.allowScripts.find((p) => p.name === PACKAGE.name)?.changes.map((c) => c.change)).toEqual([
+      'pending',
+    ]);
 
     // No source build: whatever loads is the prebuild from the tarball.
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
@@ -279,10 +330,14 @@ describe('the packed tarball installs into a new temporary project with scripts 
     const b = start(process.execPath, ['pkg-waker.cjs', shmName, String(CHILD_TIMEOUT_MS)]);
     try {
       const [ea, eb] = await Promise.all([a.exited, b.exited]);
-      const ra = report<{ module: string; addon: string; backend: string; first: string; later: string[]; final: number }>(
-        'process A (ESM)',
-        ea,
-      );
+      const ra = report<{
+        module: string;
+        addon: string;
+        backend: string;
+        first: string;
+        later: string[];
+        final: number;
+      }>('process A (ESM)', ea);
       const rb = report<{ module: string; addon: string; backend: string; woken: number; wokenAfterStore: number }>(
         'process B (CJS)',
         eb,
@@ -293,7 +348,9 @@ describe('the packed tarball installs into a new temporary project with scripts 
       expect(rb.module).toBe(path.join(fs.realpathSync(installed), 'dist', 'index.js'));
       // And the addon is the prebuild.
       for (const r of [ra, rb]) {
-        expect(fs.realpathSync(r.addon)).toBe(path.join(fs.realpathSync(installed), 'prebuilds', 'linux-x64', 'fastipc.napi.glibc.node'));
+        expect(fs.realpathSync(r.addon)).toBe(
+          path.join(fs.realpathSync(installed), 'prebuilds', 'linux-x64', 'fastipc.napi.glibc.node'),
+        );
         expect(r.backend).toBe('futex');
       }
 
@@ -314,56 +371,99 @@ describe('the packed tarball installs into a new temporary project with scripts 
 });
 
 describe('other runtimes: Bun and Deno (devDependencies) run the installed package', () => {
-  it('a Node, a Bun and a Deno process add to one NamedMutex counter at once, exactly; each runs workers and async waits', async () => {
-    for (const bin of [BUN, DENO]) expect(fs.existsSync(bin)).toBe(true);
-    const { NamedEvent, NamedMutex, NamedSemaphore, SharedMemory } = await import('../lib');
-    const name = `pkgtest-rt-${process.pid}`;
-    const n = 20_000;
-    const lock = new NamedMutex(name);
-    const shm = SharedMemory.open(`${name}-counter`, { size: 64 });
-    const ready = new NamedSemaphore(`${name}-ready`);
-    const go = new NamedEvent(`${name}-go`);
-    const runs: { child: ChildProcess; exited: Promise<Exit> }[] = [];
-    try {
-      const args = ['runtime-counter.mjs', name, String(n), String(CHILD_TIMEOUT_MS)];
-      runs.push(start(process.execPath, args), start(BUN, args), start(DENO, ['run', '-A', ...args]));
-      for (let i = 0; i < 3; i++) {
-        if (!(await ready.waitAsync({ timeout: CHILD_TIMEOUT_MS }))) throw new Error(`only ${i} of 3 runtimes got ready`);
+  it(
+    'a Node, a Bun and a Deno process add to one NamedMutex counter at ' +
+      'once, exactly; each runs workers and async waits',
+    async () => {
+      for (const bin of [BUN, DENO]) expect(fs.existsSync(bin)).toBe(true);
+      const { NamedEvent, NamedMutex, NamedSemaphore, SharedMemory } = await import('../lib');
+      const name = `pkgtest-rt-${process.pid}`;
+      const n = 20_000;
+      const lock = new NamedMutex(name);
+      const shm = SharedMemory.open(`${name}-counter`, { size: 64 });
+      const ready = new NamedSemaphore(`${name}-ready`);
+      const go = new NamedEvent(`${name}-go`);
+      const runs: { child: ChildProcess; exited: Promise<Exit> }[] = [];
+      try {
+        const args = ['runtime-counter.mjs', name, String(n), String(CHILD_TIMEOUT_MS)];
+        runs.push(start(process.execPath, args), start(BUN, args), start(DENO, ['run', '-A', ...args]));
+        for (let i = 0; i < 3; i++) {
+          if (!(await ready.waitAsync({ timeout: CHILD_TIMEOUT_MS })))
+            throw new Error(`only ${i} of 3 runtimes got ready`);
+        }
+        go.set();
+        const exits = await Promise.all(runs.map((r) => r.exited));
+        const reports = exits.map((e, i) =>
+          report<{ runtime: string; workerTotal: number; started: boolean; asyncLocks: number }>(
+            ['node', 'bun', 'deno'][i],
+            e,
+          ),
+        );
+        expect(reports).toEqual(
+          ['node', 'bun', 'deno'].map((runtime) => ({
+            runtime,
+            workerTotal: 2 * n,
+            started: true,
+            asyncLocks: n / 10,
+          })),
+        );
+        expect(new Int32Array(shm.buffer, 0, 1)[0]).toBe(3 * n);
+      } finally {
+        for (const r of runs) r.child.kill('SIGKILL');
+        for (const h of [go, ready, lock, shm]) h.close();
       }
-      go.set();
-      const exits = await Promise.all(runs.map((r) => r.exited));
-      const reports = exits.map((e, i) => report<{ runtime: string; workerTotal: number; started: boolean; asyncLocks: number }>(['node', 'bun', 'deno'][i], e));
-      expect(reports).toEqual(['node', 'bun', 'deno'].map((runtime) => ({ runtime, workerTotal: 2 * n, started: true, asyncLocks: n / 10 })));
-      expect(new Int32Array(shm.buffer, 0, 1)[0]).toBe(3 * n);
-    } finally {
-      for (const r of runs) r.child.kill('SIGKILL');
-      for (const h of [go, ready, lock, shm]) h.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 describe.each(['darwin', 'win32'])('installed as on %s (npm install --os)', (platform) => {
-  it('installs, and there the atomics backend works between workers while what needs the addon throws ERR_FASTIPC_UNSUPPORTED_PLATFORM', () => {
-    const { project: dir, install } = offLinux[platform];
-    expect(install.status).toBe(0);
-    const pkg = path.join(dir, 'node_modules', PACKAGE.name);
-    const env = { ...cleanEnv(), FASTIPC_TEST_PLATFORM: platform };
-    // its install script does nothing there (npm blocked it anyway)
-    const script = spawnSync(process.execPath, ['--require', path.join(dir, 'as-platform.cjs'), path.join(pkg, 'scripts', 'install.cjs')], { cwd: pkg, env, encoding: 'utf8' });
-    expect([script.status, script.stderr]).toEqual([0, '']);
-    expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+  it(
+    'installs, and there the atomics backend works between workers while what ' +
+      'needs the addon throws ERR_FASTIPC_UNSUPPORTED_PLATFORM',
+    () => {
+      const { project: dir, install } = offLinux[platform];
+      expect(install.status).toBe(0);
+      const pkg = path.join(dir, 'node_modules', PACKAGE.name);
+      const env = { ...cleanEnv(), FASTIPC_TEST_PLATFORM: platform };
+      // its install script does nothing there (npm blocked it anyway)
+      const script = spawnSync(
+        process.execPath,
+        ['--require', path.join(dir, 'as-platform.cjs'), path.join(pkg, 'scripts', 'install.cjs')],
+        { cwd: pkg, env, encoding: 'utf8' },
+      );
+      expect([script.status, script.stderr]).toEqual([0, '']);
+      expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
 
-    const r = spawnSync(process.execPath, ['--require', path.join(dir, 'as-platform.cjs'), 'off-linux.mjs'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
-    const out = report<Record<string, unknown>>(`off-linux.mjs as ${platform}`, { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr });
-    const refused = `Error ERR_FASTIPC_UNSUPPORTED_PLATFORM: says Linux-only`;
-    expect(out).toEqual({
-      platform,
-      platforms: [platform, platform],
-      total: 40_000,
-      expected: 40_000,
-      tokens: [true, true],
-      eventSet: true,
-      refusals: { NamedMutex: refused, SharedMemory: refused, 'Mutex on an ArrayBuffer': refused, "Mutex { backend: 'futex' }": refused },
-    });
-  }, 60_000);
+      const r = spawnSync(process.execPath, ['--require', path.join(dir, 'as-platform.cjs'), 'off-linux.mjs'], {
+        cwd: dir,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      const out = report<Record<string, unknown>>(`off-linux.mjs as ${platform}`, {
+        code: r.status,
+        signal: r.signal,
+        stdout: r.stdout,
+        stderr: r.stderr,
+      });
+      // a FastipcError: an Error with a code
+      const refused = `FastipcError ERR_FASTIPC_UNSUPPORTED_PLATFORM: says Linux-only`;
+      expect(out).toEqual({
+        platform,
+        platforms: [platform, platform],
+        total: 40_000,
+        expected: 40_000,
+        tokens: [true, true],
+        eventSet: true,
+        refusals: {
+          NamedMutex: refused,
+          SharedMemory: refused,
+          'Mutex on an ArrayBuffer': refused,
+          "Mutex { backend: 'futex' }": refused,
+        },
+      });
+    },
+    60_000,
+  );
 });

@@ -24,10 +24,14 @@ try {
   ]) {
     process.stdout.write(`\n== npm test, ${name} phase (${config})\n`);
     const report = path.join(dir, `${name}.json`);
-    const r = spawnSync(process.execPath, [jest, '--config', config, '--reporters=default', '--json', `--outputFile=${report}`, ...process.argv.slice(2)], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [jest, '--config', config, '--reporters=default', '--json', `--outputFile=${report}`, ...process.argv.slice(2)],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
     if (r.status !== 0) status = r.status ?? 1;
     try {
       const j = JSON.parse(fs.readFileSync(report, 'utf8'));
@@ -41,5 +45,7 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`);
+process.stdout.write(
+  `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`,
+);
 process.exit(status || (totals.failed ? 1 : 0));

@@ -29,7 +29,9 @@ test('a symlink in place of a segment is refused unless allowForeign', () => {
   using real = SharedMemory.open(target, { size: 64 });
   fs.symlinkSync(`/dev/shm/fastipc.${target}`, `/dev/shm/fastipc.${name}`);
   try {
-    expect(() => SharedMemory.open(name, { size: 64 })).toThrow(expect.objectContaining({ code: 'ELOOP', message: expect.stringMatching(/is a symlink; refusing it/) }));
+    expect(() => SharedMemory.open(name, { size: 64 })).toThrow(
+      expect.objectContaining({ code: 'ELOOP', message: expect.stringMatching(/is a symlink; refusing it/) }),
+    );
     const opted = SharedMemory.open(name, { size: 64, allowForeign: true });
     new Uint8Array(opted.buffer)[0] = 5;
     expect(new Uint8Array(real.buffer)[0]).toBe(5);
@@ -45,7 +47,9 @@ test('a symlink in place of a segment is refused unless allowForeign', () => {
   fs.writeFileSync(file, Buffer.alloc(64), { mode: 0o666 });
   fs.chownSync(file, NOBODY, NOBODY);
   try {
-    expect(() => SharedMemory.open(name, { size: 64 })).toThrow(expect.objectContaining({ code: 'EPERM', message: expect.stringMatching(/belongs to uid 65534/) }));
+    expect(() => SharedMemory.open(name, { size: 64 })).toThrow(
+      expect.objectContaining({ code: 'EPERM', message: expect.stringMatching(/belongs to uid 65534/) }),
+    );
     const opted = SharedMemory.open(name, { size: 64, allowForeign: true });
     expect(opted.created).toBe(false);
     opted.release(false);
@@ -60,7 +64,9 @@ test('a PID directory that is a symlink, writable by others, or not ours is refu
     const script = `const { SharedMemory } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
       try { SharedMemory.open(${JSON.stringify(uniqueName('pd'))}, { size: 64 }).close(); console.log('opened'); }
       catch (e) { console.log(e.code + ' ' + e.message); }`;
-    return execFileSync(process.execPath, ['-e', script], { env: { ...process.env, FASTIPC_PID_DIR: dir } }).toString().trim();
+    return execFileSync(process.execPath, ['-e', script], { env: { ...process.env, FASTIPC_PID_DIR: dir } })
+      .toString()
+      .trim();
   };
   try {
     fs.mkdirSync(path.join(tmp, 'open'), { mode: 0o777 });

@@ -1,7 +1,7 @@
 // The shim's identity calls agree with /proc, and its errors carry codes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { native } from '../lib/native';
+import { native } from '../lib/core/native';
 
 const shim = native()!;
 

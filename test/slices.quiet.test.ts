@@ -35,7 +35,10 @@ describe.each(variants)('slices: $name', (variant) => {
       best.sync = Math.min(best.sync, sync);
       best.async = Math.min(best.async, async);
     }
-    expect({ syncLate: best.sync - ms < LATE_MS, asyncLate: best.async - ms < LATE_MS, best }).toEqual({ syncLate: true, asyncLate: true, best });
+    expect({ syncLate: best.sync - ms < LATE_MS, asyncLate: best.async - ms < LATE_MS, best }).toEqual({
+      syncLate: true,
+      asyncLate: true,
+      best,
+    });
   });
-
 });

@@ -27,43 +27,57 @@ describe.each(variants)('wake latency: $name', (variant) => {
   afterEach(() => s.close());
 
   describe.each(['sync', 'async'] as const)('%s waiter', (mode) => {
-    test.each(['mutex', 'semaphore', 'event'] as Kind[])(`a sleeping %s waiter runs again within ${WAKE_BOUND_MS} ms of its wake`, async (kind) => {
-      const opts = { backend: s.backend };
-      const word = new Int32Array(s.memory, 0, 4);
-      const m = kind === 'mutex' ? new Mutex(s.memory, 0, opts) : null;
-      const sem = kind === 'semaphore' ? new Semaphore(s.memory, 0, opts) : null;
-      const ev = kind === 'event' ? new Event(s.memory, 0, opts) : null;
-      const go = new FutexWord(s.memory, 64, opts);
-      const done = new Int32Array(s.memory, 68, 1);
-      const woke = new Float64Array(s.memory, 128, 1);
-      // asleep: a Mutex waiter has set WAITERS, a Semaphore or Event waiter counts in sleepers
-      const asleep = () => (m ? (Atomics.load(word, 2) & WAITERS_BIT) !== 0 : Atomics.load(word, 3) > 0);
-      const waiter = inWorker<{ timedOut: number }>({ task: 'wakeLatency', memory: s.spec, backend: s.backend, kind, mode, rounds: ROUNDS });
-      const latencies: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        if (m) m.lock();
-        if (ev) ev.clear();
-        go.store(r + 1);
-        go.wake(Infinity);
-        await until(asleep, 10_000, `the ${kind} waiter to sleep (round ${r})`);
-        await new Promise((resolve) => setTimeout(resolve, ASLEEP_MS));
-        expect(asleep()).toBe(true);
-        const t0 = performance.timeOrigin + performance.now();
-        if (m) m.unlock();
-        else if (sem) sem.post(1);
-        else ev!.set();
-        // (a waiter that is not back within 3 s has failed already; a re-check would bring
-        // it back within 0.2 s, a lost wake with no re-check never)
-        await until(() => Atomics.load(done, 0) === r + 1, 3_000, `round ${r} to end`);
-        latencies.push(woke[0] - t0);
-      }
-      expect(await waiter).toEqual({ timedOut: 0 });
-      const slow = latencies.filter((ms) => ms > WAKE_BOUND_MS);
-      expect({ slowRounds: slow.length <= 1 ? 'at most 1' : slow.length, latencies: latencies.map((ms) => Math.round(ms * 10) / 10) }).toEqual({
-        slowRounds: 'at most 1',
-        latencies: expect.any(Array),
-      });
-    }, 60_000);
+    test.each(['mutex', 'semaphore', 'event'] as Kind[])(
+      `a sleeping %s waiter runs again within ${WAKE_BOUND_MS} ms of its wake`,
+      async (kind) => {
+        const opts = { backend: s.backend };
+        const word = new Int32Array(s.memory, 0, 4);
+        const m = kind === 'mutex' ? new Mutex(s.memory, 0, opts) : null;
+        const sem = kind === 'semaphore' ? new Semaphore(s.memory, 0, opts) : null;
+        const ev = kind === 'event' ? new Event(s.memory, 0, opts) : null;
+        const go = new FutexWord(s.memory, 64, opts);
+        const done = new Int32Array(s.memory, 68, 1);
+        const woke = new Float64Array(s.memory, 128, 1);
+        // asleep: a Mutex waiter has set WAITERS, a Semaphore or Event waiter counts in sleepers
+        const asleep = () => (m ? (Atomics.load(word, 2) & WAITERS_BIT) !== 0 : Atomics.load(word, 3) > 0);
+        const waiter = inWorker<{ timedOut: number }>({
+          task: 'wakeLatency',
+          memory: s.spec,
+          backend: s.backend,
+          kind,
+          mode,
+          rounds: ROUNDS,
+        });
+        const latencies: number[] = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          if (m) m.lock();
+          if (ev) ev.clear();
+          go.store(r + 1);
+          go.wake(Infinity);
+          await until(asleep, 10_000, `the ${kind} waiter to sleep (round ${r})`);
+          await new Promise((resolve) => setTimeout(resolve, ASLEEP_MS));
+          expect(asleep()).toBe(true);
+          const t0 = performance.timeOrigin + performance.now();
+          if (m) m.unlock();
+          else if (sem) sem.post(1);
+          else ev!.set();
+          // (a waiter that is not back within 3 s has failed already; a re-check would bring
+          // it back within 0.2 s, a lost wake with no re-check never)
+          await until(() => Atomics.load(done, 0) === r + 1, 3_000, `round ${r} to end`);
+          latencies.push(woke[0] - t0);
+        }
+        expect(await waiter).toEqual({ timedOut: 0 });
+        const slow = latencies.filter((ms) => ms > WAKE_BOUND_MS);
+        expect({
+          slowRounds: slow.length <= 1 ? 'at most 1' : slow.length,
+          latencies: latencies.map((ms) => Math.round(ms * 10) / 10),
+        }).toEqual({
+          slowRounds: 'at most 1',
+          latencies: expect.any(Array),
+        });
+      },
+      60_000,
+    );
   });
 
   describe('wakes, counted through a spy on the backend', () => {
@@ -71,7 +85,10 @@ describe.each(variants)('wake latency: $name', (variant) => {
       const impl = (prim as { impl: { wake: (v: Int32Array, i: number, n: number) => number } }).impl;
       const calls: [number, number][] = [];
       const real = impl.wake;
-      (prim as { impl: object }).impl = { ...impl, wake: (v: Int32Array, i: number, n: number) => (calls.push([i, n]), real(v, i, n)) };
+      (prim as { impl: object }).impl = {
+        ...impl,
+        wake: (v: Int32Array, i: number, n: number) => (calls.push([i, n]), real(v, i, n)),
+      };
       return calls;
     };
 

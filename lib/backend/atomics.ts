@@ -15,7 +15,7 @@ import type { Backend, WaitResult } from './types';
  */
 const sliceMs = () => 4000 + Math.random() * 2000;
 
-function waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult> {
+const waitAsync: Backend['waitAsync'] = (view, index, expected, timeout, signal) => {
   if (signal?.aborted) return Promise.reject(signal.reason);
   const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
   const slice = sliceMs();
@@ -42,13 +42,14 @@ function waitAsync(view: Int32Array, index: number, expected: number, timeout: n
       const left = deadline === Infinity ? slice : Math.min(slice, deadline - performance.now());
       if (result !== 'timed-out' || left <= 0) return finish(() => resolve(result));
       const next = Atomics.waitAsync(view, index, expected, left);
-      if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value)); // it changed meanwhile
+      // 'not-equal' now: it changed meanwhile, which is a wake
+      if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value));
       next.value.then(onSlice);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     first.value.then(onSlice);
   });
-}
+};
 
 export const atomicsBackend: Backend = {
   name: 'atomics',

@@ -4,13 +4,13 @@
  * the physical page). Deadlines are absolute CLOCK_MONOTONIC inside the shim, so EINTR
  * neither shortens nor stretches a timeout.
  *
- * Async waits go to the shim's waiter threads (shim/waiter.c: futex_waitv on up to 127
+ * Async waits go to the shim's waiter threads (shim/sys/waiter.c: futex_waitv on up to 127
  * words each), which report back through a thread-safe function as (id, code); the shim
  * refs it while any wait is pending, so a pending wait keeps the process alive.
  */
-import { closedError, codedError } from '../errors';
-import { requireNative, type Native } from '../native';
-import { threadState } from '../thread-state';
+import { closedError, FastipcError } from '../core/errors';
+import { requireNative, type Native } from '../core/native';
+import { threadState } from '../core/thread-state';
 import type { Backend, WaitResult } from './types';
 
 const OK = 0;
@@ -52,15 +52,16 @@ export function futexBackend(): Backend {
     name: 'futex',
     wait: (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout),
     wake: (view, index, count) => shim.futexWake(view, index, count),
-    waitAsync: (view, index, expected, timeout, signal) => (async ??= sharedAsyncWaits(shim))(view, index, expected, timeout, signal),
+    waitAsync: (view, index, expected, timeout, signal) =>
+      (async ??= sharedAsyncWaits(shim))(view, index, expected, timeout, signal),
   };
 }
 
-function failedError(): Error {
-  return codedError('ERR_FASTIPC_WAIT_FAILED', "the async waiter thread's futex wait failed");
+function failedError(): FastipcError {
+  return new FastipcError('ERR_FASTIPC_WAIT_FAILED', "the async waiter thread's futex wait failed");
 }
 
-type AsyncWait = (view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal) => Promise<WaitResult>;
+type AsyncWait = Backend['waitAsync'];
 
 /** One channel of the shim for every copy of the library in this thread (thread-state.ts). */
 function sharedAsyncWaits(shim: Native): AsyncWait {
@@ -82,7 +83,7 @@ function asyncWaits(shim: Native): AsyncWait {
   const base = (channel % 4096) * 2 ** 20;
   let seq = 0;
 
-  return function waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult> {
+  return (view, index, expected, timeout, signal) => {
     if (signal?.aborted) return Promise.reject(signal.reason);
     let id: number;
     do id = base + (seq = (seq + 1) & 0xfffff);

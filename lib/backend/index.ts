@@ -1,5 +1,8 @@
-import type { Region } from '../memory';
-import { describe } from '../validate';
+/**
+ * Picks a backend for a primitive: `atomics` on a SharedArrayBuffer, `futex` elsewhere, or the one asked for.
+ */
+import type { Region } from '../core/memory';
+import { describe } from '../core/validate';
 import { atomicsBackend } from './atomics';
 import { futexBackend } from './futex';
 import type { Backend, PrimitiveOptions } from './types';

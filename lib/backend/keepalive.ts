@@ -3,7 +3,7 @@
  * Atomics.waitAsync promises do not (nodejs/node#61941). One ref'd interval per thread,
  * unref'd when the count drops to zero (shared by every copy of the library in the thread).
  */
-import { threadState } from '../thread-state';
+import { threadState } from '../core/thread-state';
 
 export function holdLoop(delta: 1 | -1): void {
   const k = threadState().keepalive;

@@ -24,16 +24,31 @@
  *     another waiter. If the memory is closed meanwhile it rejects with an Error whose
  *     code is 'ERR_FASTIPC_CLOSED'.
  */
+import type { AbortSignalLike } from '../core/deadline';
+
+/** How a wait on a word ended, as Atomics.wait says it: woken, the word differed at once, or the timeout passed. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+/**
+ * How a handle sleeps and wakes: 'atomics' (V8's Atomics.wait/notify: SharedArrayBuffer
+ * only, one process) or 'futex' (the kernel's futex through the addon: any memory, across
+ * processes). Every handle on one primitive must use the same backend.
+ */
 export type BackendName = 'atomics' | 'futex';
 
 export interface Backend {
   readonly name: BackendName;
   wait(view: Int32Array, index: number, expected: number, timeout: number): WaitResult;
   wake(view: Int32Array, index: number, count: number): number;
-  waitAsync(view: Int32Array, index: number, expected: number, timeout: number, signal?: AbortSignal): Promise<WaitResult>;
+  waitAsync(
+    view: Int32Array,
+    index: number,
+    expected: number,
+    timeout: number,
+    signal?: AbortSignalLike,
+  ): Promise<WaitResult>;
 }
 
+/** Options of every primitive's constructor. */
 export interface PrimitiveOptions {
   /** Force a backend; by default a SharedArrayBuffer gets 'atomics' and anything else 'futex'. */
   backend?: BackendName;

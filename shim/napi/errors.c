@@ -92,8 +92,8 @@ void *fx_napi_failed(napi_env env, const char *what) {
 static napi_value set_error_class(napi_env env, napi_callback_info info) {
   fx_arg a[1];
   if (!FX_GET_ARGS(env, info, a, FX_FUNCTION_OR_NULL("ErrorClass"))) return NULL;
-  fx_instance *inst = fx_instance_of(env);
-  if (!inst) return throw_code(env, FX_ERROR, "ERR_FASTIPC_NAPI", 0, NULL, "the addon has no instance data");
+  fx_instance *inst = fx_instance_or_throw(env);
+  if (!inst) return NULL;
   if (inst->error_class) {
     napi_ref old = inst->error_class;
     inst->error_class = NULL;

@@ -152,8 +152,8 @@ static fx_async *start_async(napi_env env, fx_instance *inst) {
 static napi_value wait_async_init(napi_env env, napi_callback_info info) {
   fx_arg a[1];
   if (!FX_GET_ARGS(env, info, a, FX_FUNCTION("callback"))) return NULL;
-  fx_instance *inst = fx_instance_of(env);
-  if (!inst) return throw_code(env, FX_ERROR, "ERR_FASTIPC_NAPI", 0, NULL, "the addon has no instance data");
+  fx_instance *inst = fx_instance_or_throw(env);
+  if (!inst) return NULL;
   fx_async *c = inst->async ? inst->async : start_async(env, inst);
   if (!c) return NULL;
   napi_ref *grown = realloc(c->callbacks, (c->ncallbacks + 1) * sizeof *grown);

@@ -23,6 +23,8 @@ typedef struct {
   fx_async *async;      /* waitAsyncInit's state; NULL before it, and after teardown */
 } fx_instance;
 fx_instance *fx_instance_of(napi_env env); /* NULL only if the addon's init failed */
+/* The same, for an export: throws ERR_FASTIPC_NAPI and returns NULL when there is none. */
+fx_instance *fx_instance_or_throw(napi_env env);
 
 /* ---- errors (errors.c) ---- */
 typedef enum {

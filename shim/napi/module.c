@@ -10,6 +10,12 @@ fx_instance *fx_instance_of(napi_env env) {
   return napi_get_instance_data(env, &data) == napi_ok ? data : NULL;
 }
 
+fx_instance *fx_instance_or_throw(napi_env env) {
+  fx_instance *inst = fx_instance_of(env);
+  if (!inst) throw_code(env, FX_ERROR, "ERR_FASTIPC_NAPI", 0, NULL, "the addon has no instance data");
+  return inst;
+}
+
 /* At the env's teardown, after every cleanup hook (futex.c's teardown among them). The
  * error class's reference goes with the env, as every reference does. */
 static void free_instance(napi_env env, void *data, void *hint) { free(data); }

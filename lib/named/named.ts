@@ -1,0 +1,119 @@
+/**
+ * The Named form of any primitive, defined once: a primitive in its own segment, found by
+ * name, for use across processes in one line:
+ *
+ *   using m = new NamedMutex('jobs');     // create or attach /dev/shm/fastipc-mutex.jobs
+ *   m.withLock(() => ...);
+ *
+ * `named(Base, kind)` makes the class; each kind lives in its own namespace (the file prefix
+ * of its kind, kinds.ts), so a NamedMutex and a NamedSemaphore may share a name. The
+ * segment's lifecycle is SharedMemory's: the last live user's close() unlinks it; a segment
+ * whose users all died stays for the next one. Every handle uses the futex backend (the
+ * memory is shared between processes). Options are validated before the segment is opened,
+ * so bad input creates nothing.
+ */
+import type { PrimitiveOptions } from '../backend';
+import type { Memory } from '../core/memory';
+import { checkOptions } from '../core/validate';
+import type { Kind, Primitive } from '../primitives';
+import { checkName, SharedMemory } from './shared-memory';
+
+/** Options of every Named primitive, about its segment. */
+export interface NamedOptions {
+  /** Permission bits of a new segment (default 0o600). */
+  mode?: number;
+  /** Attach even to a segment that another user owns or that is a symlink (default false). */
+  allowForeign?: boolean;
+}
+
+/** What the Named form adds to a primitive. */
+export interface NamedHandle extends Disposable {
+  /** The name given to the constructor. */
+  readonly name: string;
+  /**
+   * Live processes that have this segment open (dead ones are swept first).
+   * @throws {FastipcError} ERR_FASTIPC_CLOSED after close()
+   */
+  readonly processCount: number;
+  /**
+   * Closes this handle: unmaps the segment, and unlinks it if this was its last live user.
+   * What this thread holds through it is released first when this is the thread's last
+   * handle on the segment (as closing a file releases its locks); waits still pending
+   * through it reject with ERR_FASTIPC_CLOSED. Idempotent; afterwards every method throws.
+   */
+  close(): void;
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/** The class that `named()` makes: constructed from a name and options, an instance of Base too. */
+export interface NamedClass<T, O> {
+  /**
+   * Creates the segment and the primitive in it, or attaches to both.
+   * @param name 1 to 200 bytes, without "/" or NUL, not "." or ".."
+   * @throws {TypeError} a bad name or options; a segment that holds another kind or other data
+   * @throws {FastipcError} EPERM or ELOOP for a segment of another user or a symlink
+   *   (unless allowForeign), ERR_FASTIPC_NO_ADDON without the native addon
+   */
+  new (name: string, options?: Omit<O, 'backend'> & NamedOptions): T & NamedHandle;
+  /** The prototype of every handle: the primitive's methods and NamedHandle's. */
+  readonly prototype: T & NamedHandle;
+}
+
+type PrimitiveClass<T, O> = new (memory: Memory, byteOffset: number, options?: O & PrimitiveOptions) => T;
+
+/** Access to what the Named form calls on every primitive (protected there). */
+interface Releasable {
+  releaseMemory(lastInThread: boolean): void;
+}
+
+/**
+ * The Named form of `Base` (a Primitive of `kind`). `check` validates Base's own options
+ * before the segment is opened (Base checks them again, harmlessly).
+ */
+export function named<T extends Primitive, O extends object = object>(
+  Base: PrimitiveClass<T, O>,
+  kind: Kind,
+  check: (options: Partial<O>) => void = () => {},
+): NamedClass<T, O> {
+  const Unsafe = Base as unknown as new (memory: Memory, byteOffset: number, options?: object) => object;
+  class Named extends Unsafe implements NamedHandle {
+    readonly name: string;
+    private readonly shm: SharedMemory;
+
+    constructor(name: string, options?: O & NamedOptions) {
+      checkName(name);
+      const opts = checkOptions<O & NamedOptions>(options);
+      check(opts as Partial<O>);
+      const shm = SharedMemory.openFile(kind.namedPrefix + name, name, {
+        size: kind.bytes,
+        mode: opts.mode,
+        allowForeign: opts.allowForeign,
+      });
+      try {
+        super(shm.buffer, 0, { ...opts, backend: 'futex' });
+      } catch (err) {
+        // Other data in the segment: close it, and leave the segment alone (not ours to remove).
+        shm.release(false);
+        throw err;
+      }
+      this.name = name;
+      this.shm = shm;
+    }
+
+    get processCount(): number {
+      return this.shm.processCount;
+    }
+
+    close(): void {
+      if (this.shm.closed) return;
+      (this as unknown as Releasable).releaseMemory(this.shm.threadHandles === 1);
+      this.shm.close();
+    }
+
+    [Symbol.dispose](): void {
+      this.close();
+    }
+  }
+  return Named as unknown as NamedClass<T, O>;
+}

@@ -1,4 +1,0 @@
-declare module 'node-gyp-build' {
-  function load(dir: string): unknown;
-  export = load;
-}

@@ -1,0 +1,14 @@
+/**
+ * Every primitive, in the order their kinds are listed (`fastipc list` sorts by it).
+ */
+export { Mutex, MUTEX_KIND } from './mutex';
+export { Semaphore, SEMAPHORE_KIND, type SemaphoreOptions } from './semaphore';
+export { Event, EVENT_KIND } from './event';
+export { FutexWord } from './futex-word';
+export { AtomicU32 } from './atomic-u32';
+export { AtomicU64 } from './atomic-u64';
+export { allKinds, kindOfMagic, kindOfNamed, type Kind } from './kinds';
+export { semaphoreInitial } from './semaphore';
+export { EVENT_WORDS } from './event';
+export { defineKind, magicOf, type KindSpec, type WordField } from './kinds';
+export { Primitive } from './primitive';

@@ -1,0 +1,76 @@
+/**
+ * What every primitive with a header shares: a block of caller-supplied memory of its
+ * kind's size (kinds.ts), viewed as int32 words, with the header (header.ts) and a backend.
+ * Its blocking calls run the wait driver (wait.ts) with protocols of their own.
+ */
+import { selectBackend, type Backend, type BackendName, type PrimitiveOptions } from '../backend';
+import { region, type Memory } from '../core/memory';
+import { checkOptions } from '../core/validate';
+import { initOrAttach } from './header';
+import type { Kind } from './kinds';
+
+/** What every primitive with a header has: its backend, and whether this handle created it. */
+export abstract class Primitive {
+  /** The backend this handle sleeps and wakes with. */
+  readonly backend: BackendName;
+  /** True if this handle initialised the memory (it was zeroed), false if it attached to a primitive there. */
+  readonly initialized: boolean;
+  /** @internal */
+  protected readonly view: Int32Array;
+  /** @internal */
+  protected readonly impl: Backend;
+  /** @internal What this primitive is. */
+  protected readonly kind: Kind;
+  /** @internal Sleepers this handle has counted in a shared sleepers word and not yet removed. */
+  protected sleeping = 0;
+
+  /** @internal */
+  protected constructor(
+    kind: Kind,
+    memory: Memory,
+    byteOffset: number,
+    options: PrimitiveOptions | undefined,
+    init: (view: Int32Array) => void,
+  ) {
+    checkOptions(options);
+    this.kind = kind;
+    const r = region(memory, byteOffset, kind.bytes, 4, kind.name);
+    this.impl = selectBackend(r, options, kind.name);
+    this.backend = this.impl.name;
+    this.view = new Int32Array(r.buffer, r.offset, kind.bytes / 4);
+    this.initialized = initOrAttach(this.view, kind, byteOffset, () => init(this.view));
+  }
+
+  /** @internal Whether the memory has been unmapped under us (SharedMemory#close detaches it). */
+  protected get memoryClosed(): boolean {
+    return this.view.length === 0;
+  }
+
+  /** @internal Counts this thread in the sleepers word `index`. */
+  protected addSleeper(index: number): void {
+    Atomics.add(this.view, index, 1);
+    this.sleeping++;
+  }
+
+  /** @internal Uncounts it; returns the sleepers word as it was before. */
+  protected removeSleeper(index: number): number {
+    this.sleeping--;
+    return Atomics.sub(this.view, index, 1);
+  }
+
+  /**
+   * @internal Called by the Named helpers' close() before the memory is unmapped: leave
+   * the shared state as if this handle had never been used (each primitive says how).
+   * `lastInThread`: no other handle of this thread has the segment open.
+   */
+  protected abstract releaseMemory(lastInThread: boolean): void;
+
+  /**
+   * @internal Before the memory goes: uncount the sleepers of waits still pending through
+   * this handle, which will end with ERR_FASTIPC_CLOSED without touching the memory again.
+   */
+  protected dropSleepers(index: number): void {
+    if (this.sleeping > 0 && !this.memoryClosed) Atomics.sub(this.view, index, this.sleeping);
+    this.sleeping = 0;
+  }
+}
