@@ -82,16 +82,17 @@ export function named<T extends Primitive, O extends object = object>(
     private readonly shm: SharedMemory;
 
     constructor(name: string, options?: O & NamedOptions) {
-      checkName(name);
       const opts = checkOptions<O & NamedOptions>(options);
       check(opts as Partial<O>);
+      checkName(name);
       const shm = SharedMemory.openFile(kind.namedPrefix + name, name, {
         size: kind.bytes,
         mode: opts.mode,
         allowForeign: opts.allowForeign,
       });
       try {
-        super(shm.buffer, 0, { ...opts, backend: 'futex' });
+        // (the options as given, inherited properties too, with the futex backend)
+        super(shm.buffer, 0, Object.assign(Object.create(opts) as object, { backend: 'futex' }));
       } catch (err) {
         // Other data in the segment: close it, and leave the segment alone (not ours to remove).
         shm.release(false);

@@ -59,7 +59,10 @@ import { waitAsync, waitSync, type WaitProtocol } from './wait';
 
 /** Word indexes (int32) from byteOffset. */
 const STATE = 2;
-const OWNER_PID = 3; // the owner record, +12..+31 (owner.ts)
+const OWNER_PID = 3; // the owner record, +12..+31 (owner.ts): pid, start (lo, hi), tid, ns
+const OWNER_START_LO = 4;
+const OWNER_START_HI = 5;
+const OWNER_TID = 6;
 
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
@@ -83,18 +86,12 @@ export const MUTEX_KIND = defineKind({
   bytes: 64,
   named: 'mutex',
   fields: [{ name: 'state', meaning: stateText }, ...OWNER_FIELDS],
-  decode: (w) => {
-    const [ownerTid, owner] = [w[STATE] & TID_MASK, describeOwner(w, OWNER_PID, w[STATE] & TID_MASK)];
-    const [ownerDied, waiters] = [(w[STATE] & OWNER_DIED) !== 0, (w[STATE] & WAITERS) !== 0];
-    return {
-      locked: ownerTid !== 0,
-      ownerPid: owner.ownerPid,
-      ownerTid,
-      ownerAlive: owner.ownerAlive,
-      ownerDied,
-      waiters,
-    };
-  },
+  decode: (w) => ({
+    locked: (w[STATE] & TID_MASK) !== 0,
+    ...describeOwner(w, OWNER_PID, w[STATE] & TID_MASK), // ownerPid, ownerTid, ownerAlive
+    ownerDied: (w[STATE] & OWNER_DIED) !== 0,
+    waiters: (w[STATE] & WAITERS) !== 0,
+  }),
   describe: (s) =>
     (s.locked ? ownerText(s) : 'unlocked') +
     (s.waiters ? ', waiters' : '') +
@@ -121,6 +118,9 @@ export class Mutex extends Lock {
   /** Bytes of memory a Mutex takes. */
   static readonly BYTES = 64 as const;
   private readonly tid: number;
+  private readonly pid: number;
+  private readonly startLo: number;
+  private readonly startHi: number;
   private readonly owner: OwnerRecord;
   private readonly lockWait: WaitProtocol;
 
@@ -135,7 +135,7 @@ export class Mutex extends Lock {
   constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
     super(MUTEX_KIND, memory, byteOffset, options, () => {});
     this.owner = new OwnerRecord(this.view, OWNER_PID, TID_MASK);
-    this.tid = this.owner.tid;
+    ({ tid: this.tid, pid: this.pid, startLo: this.startLo, startHi: this.startHi } = this.owner);
     this.lockWait = {
       index: STATE,
       // Spinning while the lock is held (spin.ts): taking it from under sleepers is fine,
@@ -159,7 +159,7 @@ export class Mutex extends Lock {
   override lock(options?: WaitOptions): boolean {
     if (options !== undefined) checkWaitOptions(options);
     if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
-      this.owner.record();
+      this.recordOwner();
       return true;
     }
     if (this.heldByMe(Atomics.load(this.view, STATE))) throw this.recursion('lock');
@@ -198,7 +198,7 @@ export class Mutex extends Lock {
     const signal = checkAsyncWaitOptions(options);
     throwIfAborted(signal);
     if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
-      this.owner.record();
+      this.recordOwner();
       return true;
     }
     return waitAsync(this.impl, this.view, this.lockWait, 0, deadlineOf(options), signal);
@@ -247,6 +247,13 @@ export class Mutex extends Lock {
     if (lastInThread && this.heldByMe(Atomics.load(this.view, STATE))) this.unlock();
   }
 
+  /** owner.record() with constant indexes (see OwnerRecord#record). */
+  private recordOwner(): void {
+    const v = this.view;
+    const mine = v[OWNER_TID] === this.tid && v[OWNER_START_LO] === this.startLo;
+    if (!mine || v[OWNER_PID] !== this.pid || v[OWNER_START_HI] !== this.startHi) this.owner.write();
+  }
+
   /**
    * If `state` is held by a thread that no longer runs, takes the lock over with one CAS
    * and returns true. `slept`: we have just waited CHECK_MS without the state changing,
@@ -256,7 +263,7 @@ export class Mutex extends Lock {
     const tid = state & TID_MASK;
     if (tid === UNLOCKED || !this.owner.holderDead(state, tid, slept)) return false;
     if (Atomics.compareExchange(this.view, STATE, state, this.tid | OWNER_DIED | WAITERS) !== state) return false;
-    this.owner.record();
+    this.recordOwner();
     return true;
   }
 
@@ -276,13 +283,10 @@ export class Mutex extends Lock {
    * (true), else make sure WAITERS is set. Returns the state to sleep on (a held one; it
    * may have changed since, and the wait then returns at once). Having (maybe) slept, we
    * cannot know whether others still sleep, so we take the lock with WAITERS set
-   * (Drepper's mutex 3 takes it as 2 for the same reason).
-   *
-   * WAITERS is set with one atomic OR, like mutex 3's exchange(2), not a CAS from the
-   * state we saw: a holder that relocks at once changes the state between our load and
-   * a CAS, and every failed CAS pulls the cache line away from it. An OR that finds the
-   * lock free leaves it free with WAITERS set (TID 0): the fast paths never take that
-   * state (they CAS from 0), but every sleeping loop does, as here, with WAITERS kept.
+   * (Drepper's mutex 3 takes it as 2 for the same reason). WAITERS is set with one atomic
+   * OR, like mutex 3's exchange(2), not a CAS that a holder relocking at once would keep
+   * failing; an OR that finds the lock free leaves it free with WAITERS set (TID 0), which
+   * the fast paths never take (they CAS from 0) but every sleeping loop does, as here.
    */
   private tryAfterSleep(state: number): true | number {
     for (;;) {
@@ -304,7 +308,7 @@ export class Mutex extends Lock {
     while ((state & TID_MASK) === UNLOCKED) {
       const seen = Atomics.compareExchange(v, STATE, state, this.tid | (state & WAITERS) | waiters);
       if (seen === state) {
-        this.owner.record();
+        this.recordOwner();
         return true;
       }
       state = seen;

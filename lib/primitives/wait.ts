@@ -27,7 +27,7 @@
  * would close it is the one asleep.
  */
 import type { Backend } from '../backend';
-import { closedError } from '../core/errors';
+import { closedError, FastipcError } from '../core/errors';
 import { remaining, type AbortSignalLike } from '../core/deadline';
 import type { Spinner } from './spin';
 
@@ -111,10 +111,14 @@ export async function waitAsync(
       }
     }
   } catch (err) {
-    if (view.length === 0) throw closedError(); // leave the (gone) memory alone
+    if (view.length === 0) throw isClosed(err) ? err : closedError(); // leave the (gone) memory alone
     p.exit(false);
     throw err;
   }
   p.exit(taken);
   return taken;
+}
+
+function isClosed(err: unknown): boolean {
+  return err instanceof FastipcError && err.code === 'ERR_FASTIPC_CLOSED';
 }
