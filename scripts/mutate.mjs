@@ -35,16 +35,10 @@ export const MUTANTS = [
   },
   {
     id: 'mutex-unlock-never-wakes',
-    what: 'Mutex.unlock clears the state but never wakes a waiter',
+    what: 'Mutex.unlock (with WAITERS set) clears the state but never wakes a waiter',
     file: 'lib/primitives/mutex.ts',
-    find: `              'not by the calling thread',
-      );
-    }
-    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);`,
-    replace: `              'not by the calling thread',
-      );
-    }
-    Atomics.exchange(this.view, STATE, UNLOCKED);`,
+    find: '    const woken = this.impl.wake(this.view, STATE, 1);',
+    replace: '    const woken = 1;',
     tests: ['test/wake-latency', 'test/primitives/mutex', 'test/async.contract'],
   },
   {
@@ -83,8 +77,8 @@ export const MUTANTS = [
     id: 'wait-trusts-wake',
     what: 'the wait driver takes a sync wake as success, without trying again (Event.wait once failed so)',
     file: 'lib/primitives/wait.ts',
-    find: '      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false)));',
-    replace: `      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false)));
+    find: '      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));',
+    replace: `      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));
       if (result === 'ok') return (taken = true);`,
     tests: ['test/primitives/'],
   },
@@ -100,21 +94,17 @@ export const MUTANTS = [
     id: 'sem-leave-drops-passed-wake',
     what: 'a Semaphore waiter that leaves without a token does not pass on a wake it may have absorbed',
     file: 'lib/primitives/semaphore.ts',
-    find: '        if (this.removeSleeper(SLEEPERS) > 1 && !taken && Atomics.load(this.view, COUNT) > 0) {',
-    replace: '        if (this.removeSleeper(SLEEPERS) > 1 && false) {',
+    find: '        if (before > 1 && !taken && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);',
+    replace: '',
     tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives/semaphore'],
   },
   {
     id: 'mutex-leave-drops-passed-wake',
     what: 'a Mutex waiter that gives up (timeout) does not pass on a wake when the lock is free',
     file: 'lib/primitives/mutex.ts',
-    find: `      if ((state & TID_MASK) === UNLOCKED) {
-        this.impl.wake(v, STATE, 1);
-        return;
-      }`,
-    replace: `      if ((state & TID_MASK) === UNLOCKED) {
-        return;
-      }`,
+    find: `        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
+        this.impl.wake(v, STATE, 1);`,
+    replace: `        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;`,
     tests: ['test/wake-latency', 'test/primitives/mutex', 'test/async.contract'],
   },
   {
@@ -137,7 +127,7 @@ export const MUTANTS = [
     id: 'mutex-drops-waiters',
     what: 'a Mutex waiter sleeps without setting WAITERS (so unlock wakes nobody)',
     file: 'lib/primitives/mutex.ts',
-    find: '      const old = Atomics.or(this.view, STATE, WAITERS);',
+    find: '      const old = Atomics.or(this.view, STATE, flags);',
     replace: '      const old = Atomics.load(this.view, STATE);',
     tests: ['test/wake-latency', 'test/primitives/mutex'],
   },
@@ -148,6 +138,30 @@ export const MUTANTS = [
     find: '            if (code === OK && view.length > index) shim.futexWake(view, index, 1);',
     replace: '',
     tests: ['test/async.contract'],
+  },
+  {
+    id: 'mutex-no-handoff',
+    what: 'a starving Mutex waiter never asks for the lock to be handed on (barging unbounded)',
+    file: 'lib/primitives/mutex.ts',
+    find: '    const flags = slept && performance.now() - sleptAt >= STARVE_MS ? WAITERS | HANDOFF : WAITERS;',
+    replace: '    const flags = WAITERS;',
+    tests: ['test/fairness'],
+  },
+  {
+    id: 'no-turn-queue',
+    what: "a thread's async lockers do not queue: each sleeps on the word, and the thread's fast path barges",
+    file: 'lib/primitives/wait.ts',
+    find: '  if (turns === undefined) return run(impl, view, p, ctx, deadline, signal, false);',
+    replace: '  return run(impl, view, p, ctx, deadline, signal, false);',
+    tests: ['test/fairness'],
+  },
+  {
+    id: 'sem-no-reservation',
+    what: 'Semaphore.post never reserves a token for a starving waiter',
+    file: 'lib/primitives/semaphore.ts',
+    find: '    if (reserve) Atomics.add(v, HANDOFF, 1);',
+    replace: '',
+    tests: ['test/fairness'],
   },
   {
     id: 'shim-cancelled-slot-swallows-wake',

@@ -144,7 +144,7 @@ test('inspect shows the header words, as text and as JSON', async () => {
     expect(mt.stdout).toMatch(new RegExp(`state\\s+locked by pid ${process.pid} tid ${m.ownerTid}`));
     expect(mt.stdout).toMatch(new RegExp(`pid ${process.pid}\\s+live`));
     expect(mt.stdout).toMatch(/\+0\s+0x5854554d\s+1481921869\s+magic: 'MUTX' \(Mutex\)/);
-    expect(mt.stdout).toMatch(/\+4\s+0x00000001\s+1\s+version/);
+    expect(mt.stdout).toMatch(/\+4\s+0x00000002\s+2\s+version: current/); // the Mutex's layout 2 (HANDOFF)
     expect(mt.stdout).toMatch(new RegExp(`\\+8\\s+0x[0-9a-f]{8}\\s+${m.ownerTid}\\s+state: tid ${m.ownerTid}`));
     expect(mt.stdout).toMatch(new RegExp(`\\+12\\s+0x[0-9a-f]{8}\\s+${process.pid}\\s+owner pid`));
     expect(mt.stdout).toMatch(new RegExp(`\\+24\\s+0x[0-9a-f]{8}\\s+${m.ownerTid}\\s+owner tid`));

@@ -1,6 +1,6 @@
 // NamedMutex, NamedSemaphore, NamedEvent across processes, namespaces, close.
 import fs from 'node:fs';
-import { NamedEvent, NamedMutex, NamedSemaphore, SharedMemory } from '../lib';
+import { NamedEvent, NamedMutex, NamedSemaphore, Semaphore, SharedMemory } from '../lib';
 import { inProcess, inWorker, killAll, leftSegments, removeSegments, uniqueName } from './helpers';
 
 afterAll(async () => {
@@ -108,4 +108,14 @@ test('a NamedEvent set in one process wakes waiters in 3 others', async () => {
   while (Atomics.load(arrived, 0) < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
   e.set();
   expect((await Promise.all(waits)).map((r) => r.ok)).toEqual([true, true, true]);
+});
+
+test('a Named form reads its options as the primitive does (inherited ones too); an instance of both', () => {
+  const name = uniqueName('opts');
+  using s = new NamedSemaphore(name, Object.create({ initial: 5 }) as { initial: number });
+  expect(s.value).toBe(5);
+  expect(s).toBeInstanceOf(NamedSemaphore);
+  expect(s).toBeInstanceOf(Semaphore);
+  expect(s.constructor.name).toBe('NamedSemaphore');
+  expect(() => new NamedSemaphore(name, Object.create({ initial: -1 }) as { initial: number })).toThrow(RangeError);
 });

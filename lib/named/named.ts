@@ -14,6 +14,7 @@
  */
 import type { PrimitiveOptions } from '../backend';
 import type { Memory } from '../core/memory';
+import { closedError } from '../core/errors';
 import { checkOptions } from '../core/validate';
 import type { Kind, Primitive } from '../primitives';
 import { checkName, SharedMemory } from './shared-memory';
@@ -110,6 +111,7 @@ export function named<T extends Primitive, O extends object = object>(
       if (this.shm.closed) return;
       (this as unknown as Releasable).releaseMemory(this.shm.threadHandles === 1);
       this.shm.close();
+      closeMembers(this, `Named${kind.name} ${JSON.stringify(this.name)}`);
     }
 
     [Symbol.dispose](): void {
@@ -117,4 +119,31 @@ export function named<T extends Primitive, O extends object = object>(
     }
   }
   return Named as unknown as NamedClass<T, O>;
+}
+
+const KEPT = new Set<PropertyKey>(['constructor', 'close', Symbol.dispose]);
+
+/**
+ * After close(): every method and getter of `handle` (its prototype chain's, shadowed on
+ * the handle itself) throws ERR_FASTIPC_CLOSED, and every async one rejects with it, instead
+ * of V8's errors about a detached buffer. Only a closed handle changes shape, so open
+ * handles keep their fast paths. close() and [Symbol.dispose] stay: they are no-ops now.
+ */
+function closeMembers(handle: object, what: string): void {
+  const fail = () => {
+    throw closedError(`${what} is closed`);
+  };
+  const failAsync = () => Promise.reject(closedError(`${what} is closed`));
+  for (let proto = Object.getPrototypeOf(handle); proto && proto !== Object.prototype;) {
+    for (const key of Reflect.ownKeys(proto)) {
+      if (KEPT.has(key) || Object.prototype.hasOwnProperty.call(handle, key)) continue;
+      const d = Object.getOwnPropertyDescriptor(proto, key)!;
+      if (d.get) Object.defineProperty(handle, key, { get: fail, configurable: true });
+      else if (typeof d.value === 'function') {
+        const async = d.value.constructor?.name === 'AsyncFunction';
+        Object.defineProperty(handle, key, { value: async ? failAsync : fail, configurable: true, writable: true });
+      }
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
 }

@@ -64,7 +64,7 @@ export class Event extends Primitive {
    * Creates the event (clear) at `byteOffset` in `memory` if the memory there is zeroed, or
    * attaches to the one already there.
    * @param memory a SharedArrayBuffer, an ArrayBuffer (SharedMemory#buffer) or a view of one
-   * @param byteOffset a multiple of 4 with Event.BYTES bytes after it (default 0)
+   * @param byteOffset a multiple of 64 from the buffer start, Event.BYTES bytes within it (default 0)
    * @throws {TypeError} memory of another kind, or another primitive at that offset
    * @throws {RangeError} a misaligned or out-of-bounds offset
    */

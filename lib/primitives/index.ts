@@ -1,7 +1,8 @@
 /**
  * Every primitive, in the order their kinds are listed (`fastipc list` sorts by it).
  */
-export { Mutex, MUTEX_KIND } from './mutex';
+export { Mutex } from './mutex';
+export { MUTEX_KIND } from './mutex-word';
 export { Semaphore, SEMAPHORE_KIND, type SemaphoreOptions } from './semaphore';
 export { Event, EVENT_KIND } from './event';
 export { FutexWord } from './futex-word';

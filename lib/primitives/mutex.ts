@@ -7,14 +7,16 @@
  * | offset | field      | meaning                                                       |
  * |--------|------------|---------------------------------------------------------------|
  * | +0     | magic      | 'MUTX'                                                        |
- * | +4     | version    | layout version (1); 0 while being initialised                 |
+ * | +4     | version    | layout version (2); 0 while being initialised                 |
  * | +8     | state      | the futex word, see below                                     |
  * | +12    | owner pid  | the owner record (owner.ts): pid, start time (lo, hi), tid    |
  * | ..+31  | ..owner ns | written last, pid namespace, of the holder                    |
  * | +32..63| reserved   | zero                                                          |
  *
  * state, kept non-negative for JavaScript:
- *   bits 0-28   TID         kernel thread id of the holder; 0 = unlocked
+ *   bits 0-27   TID         kernel thread id of the holder; 0 = free (Linux tids < 2^22)
+ *   bit  28     HANDOFF     held: a waiter has starved, unlock hands the lock to a sleeper;
+ *                           free: reserved for a waiter that has slept (not for newcomers)
  *   bit  29     OWNER_DIED  the holder died; the new holder took it over (recovered)
  *   bit  30     WAITERS     some thread may sleep on the word: unlock must wake one
  *   bit  31     always 0
@@ -34,6 +36,32 @@
  *                                           are woken in turn
  *   takeover tid' -> tid | OWNER_DIED | WAITERS   the holder tid' is dead (below)
  *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
+ * Fairness (Go's sync.Mutex starvation mode, without its in-process queue):
+ *   starve   tid' | WAITERS -> tid' | WAITERS | HANDOFF   a waiter that has slept and has
+ *                                           waited STARVE_MS since it first slept, finding
+ *                                           the lock held (the same OR that sets WAITERS)
+ *   unlock   tid | HANDOFF | WAITERS -> HANDOFF | WAITERS, wake(1)   free, but reserved
+ *            HANDOFF | WAITERS -> tid | WAITERS   taken by a waiter that has slept (any;
+ *                                           the one just woken, usually), which keeps
+ *                                           HANDOFF if it starved itself; newcomers (the
+ *                                           fast path, spinners, tryLock, a first attempt)
+ *                                           never take it: they sleep on it, HANDOFF_GRACE_MS
+ *                                           at a time, and after one sleep they may
+ *   leave    HANDOFF | WAITERS -> WAITERS, wake(1)   a waiter that gives up drops the
+ *                                           reservation (it may have been meant for it); so
+ *                                           does an unlock whose wake(1) found no sleeper
+ * Why a starving waiter gets the lock: once HANDOFF is set no unlock frees the lock for
+ * newcomers; each unlock hands it to a sleeper, and the backends wake sleepers in the order
+ * they slept (the kernel's futex queue, V8's waiter list), so the starving waiter is
+ * reached after the sleepers ahead of it. A taker that did not starve clears HANDOFF
+ * (barging resumes: the queue moves fast); one that starved keeps it, so handing on goes on
+ * while waiters starve (a waiter that lost to a barger sleeps again behind the others, and
+ * would otherwise lose again whenever it came to the front). Nothing counts starving waiters,
+ * so a dead one leaves nothing behind; a reservation whose taker died is taken by another
+ * sleeper at its next slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual
+ * exclusion is unchanged: every take is still one CAS from a state with TID 0.
+ * In one thread, async lockers also queue in FIFO order (wait.ts, TurnQueue): only the
+ * head waits on the word, and a task of the thread never takes the lock ahead of them.
  * The owner record (+12..+31, owner.ts) is written after the CAS, and only the fields
  * that are not already this thread's; it is not cleared on unlock: it means something only
  * while TID is non-zero, and a releaser that cleared it after its releasing store could
@@ -51,52 +79,20 @@ import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } f
 import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import { FastipcError } from '../core/errors';
 import type { Memory } from '../core/memory';
-import { defineKind } from './kinds';
 import { Lock } from './guard';
-import { describeOwner, OWNER_FIELDS, ownerText, OwnerRecord } from './owner';
+import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
+import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
-import { waitAsync, waitSync, type WaitProtocol } from './wait';
+import { TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
 
-/** Word indexes (int32) from byteOffset. */
-const STATE = 2;
-const OWNER_PID = 3; // the owner record, +12..+31 (owner.ts): pid, start (lo, hi), tid, ns
-const OWNER_START_LO = 4;
-const OWNER_START_HI = 5;
-const OWNER_TID = 6;
-
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
+const { UNLOCKED, TID_MASK, HANDOFF, OWNER_DIED, WAITERS } = MUTEX_WORDS;
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
-
-const UNLOCKED = 0;
-const TID_MASK = 0x1fffffff;
-const OWNER_DIED = 0x20000000;
-const WAITERS = 0x40000000;
-
-function stateText(state: number): string {
-  const tid = state & TID_MASK;
-  const parts = [tid ? `tid ${tid}` : 'unlocked'];
-  if (state & OWNER_DIED) parts.push('OWNER_DIED');
-  if (state & WAITERS) parts.push('WAITERS');
-  return parts.join(' | ');
-}
-
-export const MUTEX_KIND = defineKind({
-  name: 'Mutex',
-  tag: 'MUTX',
-  bytes: 64,
-  named: 'mutex',
-  fields: [{ name: 'state', meaning: stateText }, ...OWNER_FIELDS],
-  decode: (w) => ({
-    locked: (w[STATE] & TID_MASK) !== 0,
-    ...describeOwner(w, OWNER_PID, w[STATE] & TID_MASK), // ownerPid, ownerTid, ownerAlive
-    ownerDied: (w[STATE] & OWNER_DIED) !== 0,
-    waiters: (w[STATE] & WAITERS) !== 0,
-  }),
-  describe: (s) =>
-    (s.locked ? ownerText(s) : 'unlocked') +
-    (s.waiters ? ', waiters' : '') +
-    (s.locked && s.ownerDied ? ', recovered from a dead owner' : ''),
-});
+/** A waiter that has waited this long since it first slept asks for the lock to be handed on (Go: 1 ms). */
+const STARVE_MS = 1;
+/** Longest sleep of a newcomer on a lock reserved for the sleepers (whose taker may be gone). */
+const HANDOFF_GRACE_MS = 5;
 
 /**
  * A mutual-exclusion lock over shared memory, for the worker threads of a process (over a
@@ -107,12 +103,8 @@ export const MUTEX_KIND = defineKind({
  *
  * @example
  * const m = new Mutex(new SharedArrayBuffer(Mutex.BYTES));
- * m.withLock(() => {
- *   // one thread at a time, across every worker that has this memory
- * });
- * await m.withLockAsync(async () => {
- *   // the same without blocking the event loop
- * });
+ * m.withLock(() => updateTheSharedCounters()); // one thread at a time, every worker of this memory
+ * await m.withLockAsync(async () => updateTheSharedCounters()); // the same, the event loop free
  */
 export class Mutex extends Lock {
   /** Bytes of memory a Mutex takes. */
@@ -123,12 +115,13 @@ export class Mutex extends Lock {
   private readonly startHi: number;
   private readonly owner: OwnerRecord;
   private readonly lockWait: WaitProtocol;
+  private readonly turns = new TurnQueue();
 
   /**
    * Creates the mutex (unlocked) at `byteOffset` in `memory` if the memory there is
    * zeroed, or attaches to the one already there.
    * @param memory a SharedArrayBuffer, an ArrayBuffer (SharedMemory#buffer) or a view of one
-   * @param byteOffset a multiple of 4 with Mutex.BYTES bytes after it (default 0)
+   * @param byteOffset a multiple of 64 from the buffer start, Mutex.BYTES bytes within it (default 0)
    * @throws {TypeError} memory of another kind, or another primitive at that offset
    * @throws {RangeError} a misaligned or out-of-bounds offset
    */
@@ -138,13 +131,13 @@ export class Mutex extends Lock {
     ({ tid: this.tid, pid: this.pid, startLo: this.startLo, startHi: this.startHi } = this.owner);
     this.lockWait = {
       index: STATE,
-      // Spinning while the lock is held (spin.ts): taking it from under sleepers is fine,
-      // the one that unlock() woke finds it taken and sets WAITERS again.
+      // spin while it is held (spin.ts); the waiter unlock() woke then finds it taken, sets WAITERS
       spinner: new Spinner(LOCK_SPIN_MAX),
-      slice: () => CHECK_MS,
-      grab: () => this.takeFree(Atomics.load(this.view, STATE), 0) === true,
+      // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
+      slice: (_async, state) => ((state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS),
+      grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
       enter: () => {},
-      attempt: () => this.tryAfterSleep(Atomics.load(this.view, STATE)),
+      attempt: (_ctx, sleptAt) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt),
       recheck: (state, slept) => this.takeOverIfDead(state, slept),
       exit: (taken) => void (taken || this.leaveWithoutLock()),
     };
@@ -171,7 +164,7 @@ export class Mutex extends Lock {
    * @throws {FastipcError} ERR_FASTIPC_RECURSIVE when the calling thread holds it already
    */
   tryLock(): boolean {
-    const state = this.takeFree(UNLOCKED, 0);
+    const state = this.takeFree(UNLOCKED, 0, false);
     if (state === true) return true;
     if (this.heldByMe(state)) throw this.recursion('tryLock');
     return this.takeOverIfDead(state, false);
@@ -197,11 +190,12 @@ export class Mutex extends Lock {
   override async lockAsync(options?: AsyncWaitOptions): Promise<boolean> {
     const signal = checkAsyncWaitOptions(options);
     throwIfAborted(signal);
-    if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
+    // not ahead of this thread's own queued lockers (FIFO)
+    if (this.turns.idle && Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
       this.recordOwner();
       return true;
     }
-    return waitAsync(this.impl, this.view, this.lockWait, 0, deadlineOf(options), signal);
+    return waitAsync(this.impl, this.view, this.lockWait, 0, deadlineOf(options), signal, this.turns);
   }
 
   /** Whether some thread holds the lock. */
@@ -211,8 +205,7 @@ export class Mutex extends Lock {
 
   /** The holder's pid, 0 when unlocked. */
   get ownerPid(): number {
-    if ((Atomics.load(this.view, STATE) & TID_MASK) === 0) return 0;
-    return this.owner.ownerPid;
+    return (Atomics.load(this.view, STATE) & TID_MASK) === 0 ? 0 : this.owner.ownerPid;
   }
 
   /** The holder's kernel thread id, 0 when unlocked. */
@@ -254,17 +247,9 @@ export class Mutex extends Lock {
     if (!mine || v[OWNER_PID] !== this.pid || v[OWNER_START_HI] !== this.startHi) this.owner.write();
   }
 
-  /**
-   * If `state` is held by a thread that no longer runs, takes the lock over with one CAS
-   * and returns true. `slept`: we have just waited CHECK_MS without the state changing,
-   * so a check is due; otherwise checks of the same state are rate-limited (owner.ts).
-   */
+  /** Takes the lock over from a dead holder of `state` (owner.ts), as tid | OWNER_DIED | WAITERS. */
   private takeOverIfDead(state: number, slept: boolean): boolean {
-    const tid = state & TID_MASK;
-    if (tid === UNLOCKED || !this.owner.holderDead(state, tid, slept)) return false;
-    if (Atomics.compareExchange(this.view, STATE, state, this.tid | OWNER_DIED | WAITERS) !== state) return false;
-    this.recordOwner();
-    return true;
+    return this.owner.takeOver(STATE, state, state & TID_MASK, slept, this.tid | OWNER_DIED | WAITERS);
   }
 
   private heldByMe(state: number): boolean {
@@ -287,26 +272,32 @@ export class Mutex extends Lock {
    * OR, like mutex 3's exchange(2), not a CAS that a holder relocking at once would keep
    * failing; an OR that finds the lock free leaves it free with WAITERS set (TID 0), which
    * the fast paths never take (they CAS from 0) but every sleeping loop does, as here.
+   * A waiter that has slept (`sleptAt` >= 0) may take a reserved state, and sets HANDOFF
+   * with WAITERS once it has waited STARVE_MS; a newcomer sleeps on a reserved state.
    */
-  private tryAfterSleep(state: number): true | number {
+  private tryAfterSleep(state: number, sleptAt: number): true | number {
+    const slept = sleptAt >= 0;
+    const flags = slept && performance.now() - sleptAt >= STARVE_MS ? WAITERS | HANDOFF : WAITERS;
     for (;;) {
-      const taken = this.takeFree(state, WAITERS);
+      // a starving taker keeps HANDOFF (taken as tid | WAITERS | HANDOFF): its unlock hands on too
+      const taken = this.takeFree(state, flags, slept);
       if (taken === true) return true;
-      if (taken & WAITERS) return taken;
-      const old = Atomics.or(this.view, STATE, WAITERS);
-      if ((old & TID_MASK) !== UNLOCKED) return old | WAITERS;
-      state = old | WAITERS; // it was free: take it
+      if ((taken & flags) === flags) return taken; // held (or reserved, for a newcomer): sleep
+      const old = Atomics.or(this.view, STATE, flags);
+      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | flags;
+      state = old | flags; // it was free: take it
     }
   }
 
   /**
-   * While `state` is free (TID 0: unlocked, or WAITERS alone), tries to take it as our
-   * tid with WAITERS kept, and `waiters` added. True when taken; else the held state seen.
+   * While `state` is free (TID 0: unlocked, WAITERS alone, or reserved with HANDOFF if
+   * `mayTakeReserved`), tries to take it as our tid with WAITERS kept and `flags` added
+   * (HANDOFF only if in `flags`). True when taken; else the held (or reserved) state seen.
    */
-  private takeFree(state: number, waiters: number): true | number {
+  private takeFree(state: number, flags: number, mayTakeReserved: boolean): true | number {
     const v = this.view;
-    while ((state & TID_MASK) === UNLOCKED) {
-      const seen = Atomics.compareExchange(v, STATE, state, this.tid | (state & WAITERS) | waiters);
+    while ((state & TID_MASK) === UNLOCKED && (mayTakeReserved || (state & HANDOFF) === 0)) {
+      const seen = Atomics.compareExchange(v, STATE, state, this.tid | (state & WAITERS) | flags);
       if (seen === state) {
         this.recordOwner();
         return true;
@@ -327,6 +318,8 @@ export class Mutex extends Lock {
     for (;;) {
       const state = Atomics.load(v, STATE);
       if ((state & TID_MASK) === UNLOCKED) {
+        // a reservation may have been meant for us: let anyone take it
+        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
         this.impl.wake(v, STATE, 1);
         return;
       }
@@ -345,6 +338,13 @@ export class Mutex extends Lock {
               'not by the calling thread',
       );
     }
-    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
+    // a starving waiter asked (HANDOFF): free it for the sleepers only; if none was asleep
+    // to wake, for anyone again (and wake one that went to sleep on the reservation meanwhile)
+    const next = state & HANDOFF ? HANDOFF | WAITERS : UNLOCKED;
+    if (!(Atomics.exchange(this.view, STATE, next) & WAITERS)) return;
+    const woken = this.impl.wake(this.view, STATE, 1);
+    if (next !== UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, STATE, next, WAITERS) === next) {
+      this.impl.wake(this.view, STATE, 1);
+    }
   }
 }

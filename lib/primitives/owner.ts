@@ -136,6 +136,18 @@ export class OwnerRecord {
     return this.ownerIsDead(tid, now);
   }
 
+  /**
+   * If holder `tid` of the lock word's `state` (word `index`) no longer runs, takes the
+   * lock over with one CAS from `state` to `next` (so one taker wins) and records the
+   * calling thread: true when taken. `slept` as for holderDead.
+   */
+  takeOver(index: number, state: number, tid: number, slept: boolean, next: number): boolean {
+    if (tid === 0 || !this.holderDead(state, tid, slept)) return false;
+    if (Atomics.compareExchange(this.view, index, state, next) !== state) return false;
+    this.record();
+    return true;
+  }
+
   private ownerIsDead(tid: number, now: number): boolean {
     const v = this.view;
     const b = this.base;

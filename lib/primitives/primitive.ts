@@ -7,7 +7,14 @@ import { selectBackend, type Backend, type BackendName, type PrimitiveOptions } 
 import { region, type Memory } from '../core/memory';
 import { checkOptions } from '../core/validate';
 import { initOrAttach } from './header';
-import type { Kind } from './kinds';
+import { article, kindOfMagic, type Kind } from './kinds';
+
+/**
+ * Primitives with a header start on a 64-byte line of their buffer (and take whole lines),
+ * so that two of them either coincide (the same kind attaches, another is a TypeError) or
+ * do not overlap at all.
+ */
+export const LINE = 64;
 
 /** What every primitive with a header has: its backend, and whether this handle created it. */
 export abstract class Primitive {
@@ -35,6 +42,7 @@ export abstract class Primitive {
     checkOptions(options);
     this.kind = kind;
     const r = region(memory, byteOffset, kind.bytes, 4, kind.name);
+    if (r.offset % LINE !== 0) throw misaligned(kind, byteOffset as number, r.offset, r.buffer);
     this.impl = selectBackend(r, options, kind.name);
     this.backend = this.impl.name;
     this.view = new Int32Array(r.buffer, r.offset, kind.bytes / 4);
@@ -73,4 +81,16 @@ export abstract class Primitive {
     if (this.sleeping > 0 && !this.memoryClosed) Atomics.sub(this.view, index, this.sleeping);
     this.sleeping = 0;
   }
+}
+
+function misaligned(kind: Kind, byteOffset: number, at: number, buffer: ArrayBufferLike): RangeError {
+  const line = at - (at % LINE);
+  const other = kindOfMagic(new Int32Array(buffer, line, 1)[0]);
+  const base = at - byteOffset; // the view's own byteOffset in the buffer
+  const where = (abs: number) => (base === 0 ? `byteOffset ${abs}` : `buffer offset ${abs}`);
+  return new RangeError(
+    `byteOffset ${byteOffset}${base === 0 ? '' : ` (buffer offset ${at})`} must be a multiple of ${LINE} for ` +
+      `${article(kind.name)}: primitives start on a ${LINE}-byte line, so that they never partly overlap` +
+      (other ? `; this one would overlap the ${other.name} at ${where(line)}` : ''),
+  );
 }

@@ -12,7 +12,10 @@
  * | +4     | version  | layout version (1); 0 while being initialised                 |
  * | +8     | count    | the futex word: tokens available, 0 to 2^31-1                 |
  * | +12    | sleepers | threads in or about to enter a wait on count; 0 to 2^31-1     |
- * | +16..63| reserved | zero                                                          |
+ * | +16    | handoff  | how many of the tokens are reserved for waiters that have     |
+ * |        |          | slept (fairness, below); 0 to 2^31-1                          |
+ * | +20    | starving | 1: a waiter has waited STARVE_MS since it first slept         |
+ * | +24..63| reserved | zero                                                          |
  *
  * Why no token can sit unused while a waiter sleeps: a sleeper increments `sleepers`
  * before it re-checks `count`, and post() adds to `count` before it reads `sleepers`;
@@ -20,6 +23,21 @@
  * poster sees the sleeper and wakes it. A woken waiter takes a token if one is there
  * before it looks at its deadline; a waiter that still leaves without one while tokens
  * remain and others sleep wakes one of them in its place, so a wake is never absorbed.
+ *
+ * Fairness (as the Mutex's HANDOFF): a waiter that has slept, has waited STARVE_MS since
+ * it first slept and finds no token sets `starving`. The next post() clears it and reserves
+ * one token (handoff += 1) before it adds to `count`. A newcomer (the fast path, tryWait,
+ * spinners, a first attempt) takes a token only while count > handoff; a waiter that has
+ * slept takes any, and takes one off `handoff` if it is non-zero. Since `handoff` grows
+ * before `count` and both are sequentially consistent, a newcomer that sees the new count
+ * sees the reservation. The reserved token goes to a sleeper (post() wakes them in the
+ * order they slept), so a starving waiter is served after the sleepers ahead of it; a
+ * sleeper that starved sets `starving` again as it takes a token, so reserving goes on
+ * while waiters starve (as the Mutex keeps HANDOFF). A
+ * reservation whose taker died or left is taken by another sleeper, or by a newcomer after
+ * one HANDOFF_GRACE_MS sleep; the last sleeper to leave drops every reservation.
+ * The layout stays version 1: `handoff` and `starving` were zero words, and a fastipc
+ * that does not know them is merely unfair.
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } from '../core/deadline';
@@ -29,11 +47,17 @@ import { checkInteger, checkOptions } from '../core/validate';
 import { defineKind } from './kinds';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
-import { waitAsync, waitSync, type WaitProtocol } from './wait';
+import { TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
 
 /** Word indexes (int32) from byteOffset. */
 const COUNT = 2;
 const SLEEPERS = 3;
+const HANDOFF = 4;
+const STARVING = 5;
+/** A waiter that has waited this long since it first slept asks for a token to be reserved for the sleepers. */
+const STARVE_MS = 1;
+/** Longest sleep of a newcomer on tokens reserved for the sleepers (whose taker may be gone). */
+const HANDOFF_GRACE_MS = 5;
 export const SEMAPHORE_MAX = 2147483647; // 2^31 - 1: the count is an int32
 /** Longest sync sleep before a waiter looks at the count again (see the protocol). */
 const RECHECK_MS = 200;
@@ -45,9 +69,18 @@ export const SEMAPHORE_KIND = defineKind({
   tag: 'SEMA',
   bytes: 64,
   named: 'semaphore',
-  fields: [{ name: 'count' }, { name: 'sleepers' }],
-  decode: (w) => ({ count: w[COUNT], sleepers: w[SLEEPERS] }),
-  describe: (s) => `count ${s.count}` + (s.sleepers ? `, ${s.sleepers} waiting` : ''),
+  fields: [{ name: 'count' }, { name: 'sleepers' }, { name: 'handoff' }, { name: 'starving' }],
+  // (handoff and starving only when set: the usual state keeps its two fields)
+  decode: (w) => ({
+    count: w[COUNT],
+    sleepers: w[SLEEPERS],
+    ...(w[HANDOFF] ? { handoff: w[HANDOFF] } : {}),
+    ...(w[STARVING] ? { starving: true } : {}),
+  }),
+  describe: (s) =>
+    `count ${s.count}` +
+    (s.handoff ? ` (${s.handoff} reserved for waiters)` : '') +
+    (s.sleepers ? `, ${s.sleepers} waiting` : ''),
 });
 
 /** Options of a new Semaphore. */
@@ -78,12 +111,13 @@ export class Semaphore extends Primitive {
   /** The largest count: 2^31 - 1. */
   static readonly MAX = SEMAPHORE_MAX;
   private readonly tokenWait: WaitProtocol;
+  private readonly turns = new TurnQueue();
 
   /**
    * Creates the semaphore at `byteOffset` in `memory` if the memory there is zeroed, or
    * attaches to the one already there.
    * @param memory a SharedArrayBuffer, an ArrayBuffer (SharedMemory#buffer) or a view of one
-   * @param byteOffset a multiple of 4 with Semaphore.BYTES bytes after it (default 0)
+   * @param byteOffset a multiple of 64 from the buffer start, Semaphore.BYTES bytes within it (default 0)
    * @throws {TypeError} memory of another kind, or another primitive at that offset
    * @throws {RangeError} a misaligned or out-of-bounds offset, `initial` out of range
    */
@@ -94,24 +128,33 @@ export class Semaphore extends Primitive {
     this.tokenWait = {
       index: COUNT,
       spinner: new Spinner(),
-      slice: (async) => (async ? asyncRecheckMs() : RECHECK_MS),
+      // a positive count to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
+      slice: (async, count) => (count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS),
       grab: () => this.tryWait(),
       enter: () => this.addSleeper(SLEEPERS),
-      attempt: () => {
+      attempt: (_ctx, sleptAt) => {
+        const v = this.view;
         for (;;) {
-          if (this.tryWait()) return true;
-          // Sleep on the count seen: 0, or a corrupt negative one (never spin on it).
-          const count = Atomics.load(this.view, COUNT);
-          if (count <= 0) return count;
+          const starving = sleptAt >= 0 && performance.now() - sleptAt >= STARVE_MS;
+          if (sleptAt >= 0 ? this.takeAsSleeper(starving) : this.tryWait()) return true;
+          // Sleep on the count seen: 0, or a corrupt negative one (never spin on it), or
+          // (a newcomer) tokens reserved for the sleepers.
+          const count = Atomics.load(v, COUNT);
+          if (count <= 0) {
+            if (starving) Atomics.store(v, STARVING, 1);
+            return count;
+          }
+          if (sleptAt < 0 && count <= Atomics.load(v, HANDOFF)) return count;
         }
       },
       recheck: () => false,
       exit: (taken) => {
         // Leaving without a token while tokens remain and others sleep: the wake that a
-        // post() meant for one of them may have come to us, so pass it on.
-        if (this.removeSleeper(SLEEPERS) > 1 && !taken && Atomics.load(this.view, COUNT) > 0) {
-          this.impl.wake(this.view, COUNT, 1);
-        }
+        // post() meant for one of them may have come to us, so pass it on. The last
+        // sleeper to leave leaves no reservation behind.
+        const before = this.removeSleeper(SLEEPERS);
+        if (before > 1 && !taken && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);
+        if (before === 1 && Atomics.load(this.view, HANDOFF) !== 0) Atomics.store(this.view, HANDOFF, 0);
       },
     };
   }
@@ -124,9 +167,13 @@ export class Semaphore extends Primitive {
   post(n = 1): void {
     if (n !== 1) checkInteger(n, 'n', 1, SEMAPHORE_MAX);
     const v = this.view;
+    // a starving waiter asked: reserve a token for the sleepers, before it is there
+    const reserve = Atomics.load(v, STARVING) !== 0 && Atomics.exchange(v, STARVING, 0) !== 0;
+    if (reserve) Atomics.add(v, HANDOFF, 1);
     let count = Atomics.load(v, COUNT);
     for (;;) {
       if (count > SEMAPHORE_MAX - n) {
+        if (reserve) Atomics.sub(v, HANDOFF, 1);
         throw new RangeError(`Semaphore.post(${n}): the count ${count} would pass the maximum ${SEMAPHORE_MAX}`);
       }
       const seen = Atomics.compareExchange(v, COUNT, count, count + n);
@@ -145,15 +192,23 @@ export class Semaphore extends Primitive {
   wait(options?: WaitOptions): boolean {
     if (options !== undefined) checkWaitOptions(options);
     const count = Atomics.load(this.view, COUNT);
-    if (count > 0 && Atomics.compareExchange(this.view, COUNT, count, count - 1) === count) return true;
+    if (
+      count > Atomics.load(this.view, HANDOFF) &&
+      Atomics.compareExchange(this.view, COUNT, count, count - 1) === count
+    ) {
+      return true;
+    }
     return waitSync(this.impl, this.view, this.tokenWait, 0, deadlineOf(options));
   }
 
-  /** Takes a token if one is there; never sleeps. @returns whether it took one */
+  /**
+   * Takes a token if one is there (and not reserved for a waiter that has waited long); never sleeps.
+   * @returns whether it took one
+   */
   tryWait(): boolean {
     const v = this.view;
     let count = Atomics.load(v, COUNT);
-    while (count > 0) {
+    while (count > 0 && count > Atomics.load(v, HANDOFF)) {
       const seen = Atomics.compareExchange(v, COUNT, count, count - 1);
       if (seen === count) return true;
       count = seen;
@@ -170,8 +225,31 @@ export class Semaphore extends Primitive {
   async waitAsync(options?: AsyncWaitOptions): Promise<boolean> {
     const signal = checkAsyncWaitOptions(options);
     throwIfAborted(signal);
-    if (this.tryWait()) return true;
-    return waitAsync(this.impl, this.view, this.tokenWait, 0, deadlineOf(options), signal);
+    if (this.turns.idle && this.tryWait()) return true; // not ahead of this thread's queued waits (FIFO)
+    return waitAsync(this.impl, this.view, this.tokenWait, 0, deadlineOf(options), signal, this.turns);
+  }
+
+  /**
+   * A waiter that has slept takes any token, and one reservation with it if there is one;
+   * if it starved, it asks for the next token to be reserved too (see the top).
+   */
+  private takeAsSleeper(starving: boolean): boolean {
+    const v = this.view;
+    let count = Atomics.load(v, COUNT);
+    while (count > 0) {
+      const seen = Atomics.compareExchange(v, COUNT, count, count - 1);
+      if (seen === count) {
+        for (let h = Atomics.load(v, HANDOFF); h > 0;) {
+          const was = Atomics.compareExchange(v, HANDOFF, h, h - 1);
+          if (was === h) break;
+          h = was;
+        }
+        if (starving) Atomics.store(v, STARVING, 1);
+        return true;
+      }
+      count = seen;
+    }
+    return false;
   }
 
   /** @internal Before the memory is closed under pending async waits (NamedSemaphore#close). */

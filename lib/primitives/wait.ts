@@ -12,7 +12,10 @@
  *   enter()          count this thread among the sleepers, if the protocol counts them
  *   loop
  *     attempt()      take it as a waiter -> true (done); else the word's value to sleep on:
- *                    one under which trying again is pointless until the word changes
+ *                    one under which trying again is pointless until the word changes.
+ *                    `sleptAt` tells a newcomer (-1) from a waiter that has slept (when it
+ *                    first went to sleep): what is handed on to sleepers (fairness, in
+ *                    mutex.ts and semaphore.ts) only the latter may take
  *     deadline?      recheck(value, false): a last look (a dead holder to take over) -> done
  *     sleep          on word `index` while it holds value, at most slice() ms: bounded
  *                    slices let the protocol look at what no wake announces (a dead owner)
@@ -20,7 +23,11 @@
  *   exit(taken)      undo enter(); leaving without it (timeout, abort, error): pass on a
  *                    wake that this waiter may have absorbed
  *
- * Async only: the signal aborts the sleep (exit(false), then its rejection goes on);
+ * Async only: with a TurnQueue (one per handle and kind of wait), the async waits of a
+ * thread queue in FIFO order and only the head runs the loop above: the others wait for
+ * their turn (their deadline and signal apply meanwhile), so a thread's tasks neither wake
+ * each other for nothing nor take the primitive ahead of each other; the primitive's fast
+ * path must not take it while the queue is busy. The signal aborts the sleep (exit(false), then its rejection goes on);
  * memory closed mid-wait (the handle's view is detached: length 0) ends the wait with
  * ERR_FASTIPC_CLOSED and never touches the memory again (its sleepers were uncounted by
  * Primitive#dropSleepers). The sync form cannot see its memory closed: the thread that
@@ -36,14 +43,17 @@ export interface WaitProtocol {
   readonly index: number;
   /** Spin before sleeping (sync waits only); omitted: never spin. */
   readonly spinner?: Spinner;
-  /** Longest single sleep, ms (Infinity: until woken or the deadline). */
-  slice(async: boolean): number;
+  /** Longest single sleep on `value`, ms (Infinity: until woken or the deadline). */
+  slice(async: boolean, value: number): number;
   /** Takes it if that needs no waiting and no registration; true if taken. */
   grab(ctx: number): boolean;
   /** Registers this waiter (a sleepers count), before the first attempt. */
   enter(): void;
-  /** Takes it as a registered waiter (true), or returns the word's value to sleep on. */
-  attempt(ctx: number): true | number;
+  /**
+   * Takes it as a registered waiter (true), or returns the word's value to sleep on.
+   * `sleptAt`: performance.now() when this wait first slept, -1 before that.
+   */
+  attempt(ctx: number, sleptAt: number): true | number;
   /** What only time tells (a dead holder): true if it took it. `slept`: a slice just timed out. */
   recheck(value: number, slept: boolean): boolean;
   /** Unregisters; `taken` false: leaving without it, so pass on a wake it may have had. */
@@ -65,13 +75,15 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
   }
   p.enter();
   let taken = false;
+  let sleptAt = -1;
   try {
     for (;;) {
-      const value = p.attempt(ctx);
+      const value = p.attempt(ctx, sleptAt);
       if (value === true) return (taken = true);
       const left = remaining(deadline);
       if (left === 0) return (taken = p.recheck(value, false));
-      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false)));
+      if (sleptAt < 0) sleptAt = performance.now();
+      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) return (taken = true);
     }
   } finally {
@@ -79,7 +91,7 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
   }
 }
 
-/** As waitSync, without blocking the event loop; `signal` aborts. */
+/** As waitSync, without blocking the event loop; `signal` aborts; `turns` queues this thread's waits. */
 export async function waitAsync(
   impl: Backend,
   view: Int32Array,
@@ -87,13 +99,46 @@ export async function waitAsync(
   ctx: number,
   deadline: number,
   signal: AbortSignalLike | undefined,
+  turns?: TurnQueue,
 ): Promise<boolean> {
-  if (remaining(deadline) === 0) return p.grab(ctx) || p.recheck(Atomics.load(view, p.index), false);
+  if (turns === undefined) return run(impl, view, p, ctx, deadline, signal, false);
+  if (remaining(deadline) === 0) return turns.idle && run(impl, view, p, ctx, deadline, signal, false);
+  // A queued wait counts as a sleeper (a sleepers count then tells every pending wait).
   p.enter();
+  let turn: boolean;
+  try {
+    turn = await turns.enter(deadline, signal);
+  } catch (err) {
+    if (view.length === 0) throw closedError();
+    p.exit(false);
+    throw err;
+  }
+  try {
+    if (turn) return await run(impl, view, p, ctx, deadline, signal, true);
+    if (view.length === 0) throw closedError();
+    p.exit(false);
+    return false;
+  } finally {
+    if (turn) turns.leave();
+  }
+}
+
+async function run(
+  impl: Backend,
+  view: Int32Array,
+  p: WaitProtocol,
+  ctx: number,
+  deadline: number,
+  signal: AbortSignalLike | undefined,
+  entered: boolean,
+): Promise<boolean> {
+  if (remaining(deadline) === 0 && !entered) return p.grab(ctx) || p.recheck(Atomics.load(view, p.index), false);
+  if (!entered) p.enter();
   let taken: boolean;
+  let sleptAt = -1;
   try {
     for (;;) {
-      const value = p.attempt(ctx);
+      const value = p.attempt(ctx, sleptAt);
       if (value === true) {
         taken = true;
         break;
@@ -103,7 +148,8 @@ export async function waitAsync(
         taken = p.recheck(value, false);
         break;
       }
-      const result = await impl.waitAsync(view, p.index, value, Math.min(left, p.slice(true)), signal);
+      if (sleptAt < 0) sleptAt = performance.now();
+      const result = await impl.waitAsync(view, p.index, value, Math.min(left, p.slice(true, value)), signal);
       if (view.length === 0) throw closedError();
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) {
         taken = true;
@@ -121,4 +167,47 @@ export async function waitAsync(
 
 function isClosed(err: unknown): boolean {
   return err instanceof FastipcError && err.code === 'ERR_FASTIPC_CLOSED';
+}
+
+/**
+ * The FIFO queue of one thread's async waits on one primitive (per handle): `enter()`
+ * resolves true when it is the caller's turn (at once when nobody is ahead), false at the
+ * deadline, and rejects on abort; whoever got its turn calls `leave()` when done.
+ */
+export class TurnQueue {
+  /** Entries that have entered and not left (the head included). */
+  private busy = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  /** Nobody of this thread waits or has its turn: the fast path may take the primitive. */
+  get idle(): boolean {
+    return this.busy === 0;
+  }
+
+  enter(deadline: number, signal: AbortSignalLike | undefined): Promise<boolean> | boolean {
+    if (this.busy++ === 0) return true;
+    return new Promise<boolean>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (settle: () => void, gotTurn: boolean) => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (!gotTurn) {
+          this.waiting.splice(this.waiting.indexOf(turn), 1);
+          this.busy--;
+        }
+        settle();
+      };
+      const turn = () => done(() => resolve(true), true);
+      const onAbort = () => done(() => reject(signal!.reason), false);
+      this.waiting.push(turn);
+      if (deadline !== Infinity) timer = setTimeout(() => done(() => resolve(false), false), remaining(deadline));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The caller's turn is over: the next in line gets its turn. */
+  leave(): void {
+    this.busy--;
+    this.waiting.shift()?.();
+  }
 }

@@ -175,8 +175,8 @@ describe.each(variants)('primitives contract: $name', (variant) => {
 
     test('a newer layout version is a TypeError that says so', () => {
       new Mutex(s.memory, 0, opts());
-      new Int32Array(s.memory, 0, 2)[1] = 2;
-      expect(() => new Mutex(s.memory, 0, opts())).toThrow(/layout version 2, newer than this fastipc's 1/);
+      new Int32Array(s.memory, 0, 2)[1] = 3; // (the Mutex's layout is version 2: HANDOFF)
+      expect(() => new Mutex(s.memory, 0, opts())).toThrow(/layout version 3, newer than this fastipc's 2/);
     });
   });
 });

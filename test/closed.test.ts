@@ -1,0 +1,81 @@
+// After close(), every member of a Named handle (methods and getters, sync and async)
+// throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
+// other handles of the same primitive go on working.
+import { FastipcError, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
+import { removeSegments, uniqueName } from './helpers';
+
+afterAll(() => removeSegments());
+
+const KINDS = [
+  ['NamedMutex', (name: string) => new NamedMutex(name)],
+  ['NamedSemaphore', (name: string) => new NamedSemaphore(name, { initial: 1 })],
+  ['NamedEvent', (name: string) => new NamedEvent(name)],
+] as const;
+
+/** Every method and getter along the prototype chain, but the constructor, close and dispose. */
+function members(handle: object): Array<{ key: PropertyKey; getter: boolean }> {
+  const out: Array<{ key: PropertyKey; getter: boolean }> = [];
+  for (let p = Object.getPrototypeOf(handle); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const key of Reflect.ownKeys(p)) {
+      if (key === 'constructor' || key === 'close' || key === Symbol.dispose) continue;
+      if (out.some((m) => m.key === key)) continue;
+      const d = Object.getOwnPropertyDescriptor(p, key)!;
+      if (d.get || typeof d.value === 'function') out.push({ key, getter: !!d.get });
+    }
+  }
+  return out;
+}
+
+test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', async (label, make) => {
+  const name = uniqueName('closed');
+  const other = make(name);
+  const h = make(name);
+  const list = members(h);
+  // the public API at least, so that the table cannot silently shrink
+  const expected = {
+    NamedMutex: [
+      'lock',
+      'tryLock',
+      'unlock',
+      'lockAsync',
+      'acquire',
+      'withLock',
+      'acquireAsync',
+      'withLockAsync',
+      'isLocked',
+      'ownerPid',
+      'recovered',
+      'forceUnlock',
+      'processCount',
+    ],
+    NamedSemaphore: ['post', 'wait', 'tryWait', 'waitAsync', 'value', 'processCount'],
+    NamedEvent: ['set', 'clear', 'isSet', 'wait', 'waitAsync', 'processCount'],
+  }[label];
+  expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
+  h.close();
+  const outcomes: Record<string, string> = {};
+  for (const { key, getter } of list) {
+    let outcome: string;
+    try {
+      const r = getter ? (h as never)[key] : (h as unknown as Record<PropertyKey, () => unknown>)[key]();
+      if (r instanceof Promise) {
+        outcome = await r.then(
+          () => 'resolved',
+          (e) => (e instanceof FastipcError ? `rejects ${e.code}` : `rejects ${e}`),
+        );
+      } else outcome = 'returned';
+    } catch (e) {
+      outcome = e instanceof FastipcError ? `throws ${e.code}` : `throws ${e}`;
+    }
+    outcomes[String(key)] = outcome;
+  }
+  for (const [key, outcome] of Object.entries(outcomes)) {
+    expect([key, outcome]).toEqual([key, expect.stringMatching(/^(throws|rejects) ERR_FASTIPC_CLOSED$/)]);
+  }
+  expect(outcomes.lockAsync ?? outcomes.waitAsync).toBe('rejects ERR_FASTIPC_CLOSED');
+  expect(() => h.close()).not.toThrow();
+  expect(() => h[Symbol.dispose]()).not.toThrow();
+  // the other handle of the same primitive, and of this process, is untouched
+  expect(other.processCount).toBe(1);
+  other.close();
+});
