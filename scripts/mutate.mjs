@@ -94,7 +94,7 @@ export const MUTANTS = [
     id: 'sem-leave-drops-passed-wake',
     what: 'a Semaphore waiter that leaves without a token does not pass on a wake it may have absorbed',
     file: 'lib/primitives/semaphore.ts',
-    find: '        if (before > 1 && !taken && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);',
+    find: '        if (passOn && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);',
     replace: '',
     tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives/semaphore'],
   },
@@ -102,9 +102,9 @@ export const MUTANTS = [
     id: 'mutex-leave-drops-passed-wake',
     what: 'a Mutex waiter that gives up (timeout) does not pass on a wake when the lock is free',
     file: 'lib/primitives/mutex.ts',
-    find: `        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
-        this.impl.wake(v, STATE, 1);`,
-    replace: `        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;`,
+    find: `        this.impl.wake(v, STATE, 1);
+        return;`,
+    replace: `        return;`,
     tests: ['test/wake-latency', 'test/primitives/mutex', 'test/async.contract'],
   },
   {
@@ -143,8 +143,8 @@ export const MUTANTS = [
     id: 'mutex-no-handoff',
     what: 'a starving Mutex waiter never asks for the lock to be handed on (barging unbounded)',
     file: 'lib/primitives/mutex.ts',
-    find: '    const flags = slept && performance.now() - sleptAt >= STARVE_MS ? WAITERS | HANDOFF : WAITERS;',
-    replace: '    const flags = WAITERS;',
+    find: '      const flags = starved(sleptAt) ? WAITERS | HANDOFF : WAITERS;',
+    replace: '      const flags = WAITERS;',
     tests: ['test/fairness'],
   },
   {

@@ -140,7 +140,8 @@ function closeMembers(handle: object, what: string): void {
       const d = Object.getOwnPropertyDescriptor(proto, key)!;
       if (d.get) Object.defineProperty(handle, key, { get: fail, configurable: true });
       else if (typeof d.value === 'function') {
-        const async = d.value.constructor?.name === 'AsyncFunction';
+        // (by name, not by the function's kind, which a consumer's bundler may have lowered)
+        const async = typeof key === 'string' && key.endsWith('Async');
         Object.defineProperty(handle, key, { value: async ? failAsync : fail, configurable: true, writable: true });
       }
     }

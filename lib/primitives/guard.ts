@@ -62,7 +62,8 @@ export async function runHoldingAsync<T>(
 
 /** A primitive with lock(), lockAsync() and unlock(), and what comes with them. */
 export abstract class Lock extends Primitive {
-  private readonly release = () => this.unlock();
+  /** (a no-op once the memory is closed: closing released what this thread held) */
+  private readonly release = () => void (this.view.length === 0 || this.unlock());
 
   /** Takes the lock, sleeping if need be: true when held, false when the timeout passed. */
   abstract lock(options?: WaitOptions): boolean;

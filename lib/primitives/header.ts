@@ -56,7 +56,11 @@ export function initOrAttach(view: Int32Array, kind: Kind, byteOffset: number, i
       v > kind.version
         ? `the ${kind.name} at byteOffset ${byteOffset} has layout version ${v}, newer than this fastipc's ` +
             `${kind.version}: upgrade fastipc`
-        : `the ${kind.name} at byteOffset ${byteOffset} has unknown layout version ${v}`,
+        : v > 0 && v < kind.version
+          ? `the ${kind.name} at byteOffset ${byteOffset} has layout version ${v}, older than this fastipc's ` +
+            `${kind.version}: an older fastipc made it; use that one, or remove it once no process uses it ` +
+            '(for a Named one: fastipc rm NAME)'
+          : `the ${kind.name} at byteOffset ${byteOffset} has unknown layout version ${v}`,
     );
   }
   return false;

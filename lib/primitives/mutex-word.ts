@@ -1,7 +1,88 @@
 /**
- * The Mutex's words: where they are, what the bits of its state word mean, and its kind
- * (how `fastipc inspect` shows them). The protocol over them is mutex.ts's, whose table
- * at the top is the reference.
+ * Mutex: Drepper's futex mutex ("Futexes Are Tricky", mutex 3) with the owner's thread
+ * id in the lock word, as glibc's robust mutexes keep it, so that taking the lock and
+ * naming its owner are one atomic step.
+ *
+ * Words (int32, offsets in bytes from byteOffset):
+ * | offset | field      | meaning                                                       |
+ * |--------|------------|---------------------------------------------------------------|
+ * | +0     | magic      | 'MUTX'                                                        |
+ * | +4     | version    | layout version (2); 0 while being initialised                 |
+ * | +8     | state      | the futex word, see below                                     |
+ * | +12    | owner pid  | the owner record (owner.ts): pid, start time (lo, hi), tid    |
+ * | ..+31  | ..owner ns | written last, pid namespace, of the holder                    |
+ * | +32..63| reserved   | zero                                                          |
+ *
+ * state, kept non-negative for JavaScript:
+ *   bits 0-27   TID         kernel thread id of the holder; 0 = free (Linux tids < 2^22)
+ *   bit  28     HANDOFF     held: a waiter has starved, unlock hands the lock to a sleeper;
+ *                           free: reserved for a waiter that has slept (not for newcomers)
+ *   bit  29     OWNER_DIED  the holder died; the new holder took it over (recovered)
+ *   bit  30     WAITERS     some thread may sleep on the word: unlock must wake one
+ *   bit  31     always 0
+ *
+ * Transitions:
+ *   lock     0 -> tid                       uncontended: one CAS, then plain stores of
+ *                                           pid and start time beside it
+ *            tid' -> tid' | WAITERS         before sleeping: an atomic OR
+ *            0 -> WAITERS                   the same OR, when the lock was just freed:
+ *                                           free, with WAITERS kept (TID 0)
+ *            0 | WAITERS -> tid | WAITERS   after having slept (or a spinner or tryLock
+ *                                           finding WAITERS on a free lock): others may
+ *                                           still sleep
+ *   unlock   tid -> 0                       uncontended: one CAS, no wake
+ *            tid | WAITERS -> 0, wake(1)    we only wake one thread: when it takes the
+ *                                           lock it sets WAITERS again, so the others
+ *                                           are woken in turn
+ *   takeover tid' -> tid | OWNER_DIED | WAITERS   the holder tid' is dead (below)
+ *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
+ * Fairness (Go's sync.Mutex starvation mode, without its in-process queue):
+ *   starve   tid' | WAITERS -> tid' | WAITERS | HANDOFF   a waiter that has slept and has
+ *                                           waited STARVE_MS since it first slept, finding
+ *                                           the lock held (the same OR that sets WAITERS)
+ *   unlock   tid | HANDOFF | WAITERS -> HANDOFF | WAITERS, wake(1)   free, but reserved
+ *            HANDOFF | WAITERS -> tid | WAITERS   taken by a waiter that has slept (any;
+ *                                           the one just woken, usually), which keeps
+ *                                           HANDOFF if it starved itself; newcomers (the
+ *                                           fast path, spinners, tryLock, a first attempt)
+ *                                           never take it: they sleep on it, HANDOFF_GRACE_MS
+ *                                           at a time, and after one sleep they may
+ *   leave    HANDOFF | WAITERS -> WAITERS, wake(1)   a waiter that gives up drops the
+ *                                           reservation (it may have been meant for it); so
+ *                                           does an unlock whose wake(1) found no sleeper
+ *   try      HANDOFF | WAITERS -> WAITERS -> tid | WAITERS   tryLock or timeout 0 on a
+ *                                           reservation: wake(1); if it woke nobody (the
+ *                                           one woken for it died, or an aborted wait
+ *                                           took the wake), void the reservation, take it
+ * Why a starving waiter gets the lock: once HANDOFF is set no unlock frees the lock for
+ * newcomers; each unlock hands it to a sleeper, and the backends wake sleepers in the order
+ * they slept (the kernel's futex queue, V8's waiter list), so the starving waiter is
+ * reached after the sleepers ahead of it. A taker that did not starve clears HANDOFF
+ * (barging resumes: the queue moves fast); one that starved keeps it, so handing on goes on
+ * while waiters starve (a waiter that lost to a barger sleeps again behind the others, and
+ * would otherwise lose again whenever it came to the front). Nothing counts starving waiters,
+ * so a dead one leaves nothing behind; a reservation whose taker died is taken by another
+ * sleeper at its next slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual
+ * exclusion is unchanged: every take is still one CAS from a state with TID 0.
+ * The bound holds in practice, not strictly: the backends re-queue a sleeper at the tail
+ * of the futex queue whenever its sleep is re-armed (slices, an async waiter thread's
+ * rebuild), and HANDOFF can be dropped before the starving waiter is reached (a taker
+ * that did not starve, a leaving waiter), until the starving waiter sets it again.
+ * In one thread, async lockers also queue in FIFO order (wait.ts, TurnQueue): only the
+ * head waits on the word, and no lockAsync() of the thread takes the lock ahead of them
+ * (a sync lock() or tryLock() of the same thread still may).
+ * The owner record (+12..+31, owner.ts) is written after the CAS, and only the fields
+ * that are not already this thread's; it is not cleared on unlock: it means something only
+ * while TID is non-zero, and a releaser that cleared it after its releasing store could
+ * erase the next owner's record (a defect of the Python package).
+ *
+ * Owner death: sleepers sleep at most CHECK_MS at a time; a wait that ends without a wake,
+ * a lock({ timeout: 0 }) or a tryLock() on a held lock asks owner.ts whether the holder
+ * still runs. If not, one CAS from the dead holder's word takes the lock over (so only one
+ * taker wins), with OWNER_DIED set: `recovered` is true until unlock, like EOWNERDEAD.
+ *
+ * This file holds the layout and the kind (how `fastipc inspect` shows the words);
+ * mutex.ts implements the protocol.
  */
 import { defineKind } from './kinds';
 import { describeOwner, OWNER_FIELDS, ownerText } from './owner';

@@ -1,78 +1,9 @@
 /**
  * Mutex: Drepper's futex mutex ("Futexes Are Tricky", mutex 3) with the owner's thread
- * id in the lock word, as glibc's robust mutexes keep it, so that taking the lock and
- * naming its owner are one atomic step.
- *
- * Words (int32, offsets in bytes from byteOffset):
- * | offset | field      | meaning                                                       |
- * |--------|------------|---------------------------------------------------------------|
- * | +0     | magic      | 'MUTX'                                                        |
- * | +4     | version    | layout version (2); 0 while being initialised                 |
- * | +8     | state      | the futex word, see below                                     |
- * | +12    | owner pid  | the owner record (owner.ts): pid, start time (lo, hi), tid    |
- * | ..+31  | ..owner ns | written last, pid namespace, of the holder                    |
- * | +32..63| reserved   | zero                                                          |
- *
- * state, kept non-negative for JavaScript:
- *   bits 0-27   TID         kernel thread id of the holder; 0 = free (Linux tids < 2^22)
- *   bit  28     HANDOFF     held: a waiter has starved, unlock hands the lock to a sleeper;
- *                           free: reserved for a waiter that has slept (not for newcomers)
- *   bit  29     OWNER_DIED  the holder died; the new holder took it over (recovered)
- *   bit  30     WAITERS     some thread may sleep on the word: unlock must wake one
- *   bit  31     always 0
- *
- * Transitions:
- *   lock     0 -> tid                       uncontended: one CAS, then plain stores of
- *                                           pid and start time beside it
- *            tid' -> tid' | WAITERS         before sleeping: an atomic OR
- *            0 -> WAITERS                   the same OR, when the lock was just freed:
- *                                           free, with WAITERS kept (TID 0)
- *            0 | WAITERS -> tid | WAITERS   after having slept (or a spinner or tryLock
- *                                           finding WAITERS on a free lock): others may
- *                                           still sleep
- *   unlock   tid -> 0                       uncontended: one CAS, no wake
- *            tid | WAITERS -> 0, wake(1)    we only wake one thread: when it takes the
- *                                           lock it sets WAITERS again, so the others
- *                                           are woken in turn
- *   takeover tid' -> tid | OWNER_DIED | WAITERS   the holder tid' is dead (below)
- *   unlock   tid | OWNER_DIED ... -> 0, wake(1) if WAITERS
- * Fairness (Go's sync.Mutex starvation mode, without its in-process queue):
- *   starve   tid' | WAITERS -> tid' | WAITERS | HANDOFF   a waiter that has slept and has
- *                                           waited STARVE_MS since it first slept, finding
- *                                           the lock held (the same OR that sets WAITERS)
- *   unlock   tid | HANDOFF | WAITERS -> HANDOFF | WAITERS, wake(1)   free, but reserved
- *            HANDOFF | WAITERS -> tid | WAITERS   taken by a waiter that has slept (any;
- *                                           the one just woken, usually), which keeps
- *                                           HANDOFF if it starved itself; newcomers (the
- *                                           fast path, spinners, tryLock, a first attempt)
- *                                           never take it: they sleep on it, HANDOFF_GRACE_MS
- *                                           at a time, and after one sleep they may
- *   leave    HANDOFF | WAITERS -> WAITERS, wake(1)   a waiter that gives up drops the
- *                                           reservation (it may have been meant for it); so
- *                                           does an unlock whose wake(1) found no sleeper
- * Why a starving waiter gets the lock: once HANDOFF is set no unlock frees the lock for
- * newcomers; each unlock hands it to a sleeper, and the backends wake sleepers in the order
- * they slept (the kernel's futex queue, V8's waiter list), so the starving waiter is
- * reached after the sleepers ahead of it. A taker that did not starve clears HANDOFF
- * (barging resumes: the queue moves fast); one that starved keeps it, so handing on goes on
- * while waiters starve (a waiter that lost to a barger sleeps again behind the others, and
- * would otherwise lose again whenever it came to the front). Nothing counts starving waiters,
- * so a dead one leaves nothing behind; a reservation whose taker died is taken by another
- * sleeper at its next slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual
- * exclusion is unchanged: every take is still one CAS from a state with TID 0.
- * In one thread, async lockers also queue in FIFO order (wait.ts, TurnQueue): only the
- * head waits on the word, and a task of the thread never takes the lock ahead of them.
- * The owner record (+12..+31, owner.ts) is written after the CAS, and only the fields
- * that are not already this thread's; it is not cleared on unlock: it means something only
- * while TID is non-zero, and a releaser that cleared it after its releasing store could
- * erase the next owner's record (a defect of the Python package).
- *
- * Owner death: sleepers sleep at most CHECK_MS at a time; a wait that ends without a wake,
- * a lock({ timeout: 0 }) or a tryLock() on a held lock asks owner.ts whether the holder
- * still runs. If not, one CAS from the dead holder's word takes the lock over (so only one
- * taker wins), with OWNER_DIED set: `recovered` is true until unlock, like EOWNERDEAD.
- *
- * Waiting is the wait driver's (wait.ts): `lockWait` below is this lock's protocol.
+ * id in the lock word, robust against dead holders, fair under load. Its words, the
+ * transitions of its state word and their proof sketch are the table at the top of
+ * mutex-word.ts; this file implements them. Waiting is the wait driver's (wait.ts):
+ * `lockWait` below is this lock's protocol.
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } from '../core/deadline';
@@ -83,14 +14,12 @@ import { Lock } from './guard';
 import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
-import { TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { starved, TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
 
 const { STATE, OWNER_PID, OWNER_START_LO, OWNER_START_HI, OWNER_TID } = MUTEX_WORDS;
 const { UNLOCKED, TID_MASK, HANDOFF, OWNER_DIED, WAITERS } = MUTEX_WORDS;
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
-/** A waiter that has waited this long since it first slept asks for the lock to be handed on (Go: 1 ms). */
-const STARVE_MS = 1;
 /** Longest sleep of a newcomer on a lock reserved for the sleepers (whose taker may be gone). */
 const HANDOFF_GRACE_MS = 5;
 
@@ -139,7 +68,7 @@ export class Mutex extends Lock {
       enter: () => {},
       attempt: (_ctx, sleptAt) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt),
       recheck: (state, slept) => this.takeOverIfDead(state, slept),
-      exit: (taken) => void (taken || this.leaveWithoutLock()),
+      exit: (taken, queued) => void (taken || queued || this.leaveWithoutLock()),
     };
   }
 
@@ -164,9 +93,10 @@ export class Mutex extends Lock {
    * @throws {FastipcError} ERR_FASTIPC_RECURSIVE when the calling thread holds it already
    */
   tryLock(): boolean {
-    const state = this.takeFree(UNLOCKED, 0, false);
+    let state = this.takeFree(UNLOCKED, 0, false);
     if (state === true) return true;
     if (this.heldByMe(state)) throw this.recursion('tryLock');
+    if ((state & TID_MASK) === UNLOCKED && (state = this.voidReservation(state)) === true) return true;
     return this.takeOverIfDead(state, false);
   }
 
@@ -249,7 +179,19 @@ export class Mutex extends Lock {
 
   /** Takes the lock over from a dead holder of `state` (owner.ts), as tid | OWNER_DIED | WAITERS. */
   private takeOverIfDead(state: number, slept: boolean): boolean {
+    if ((state & TID_MASK) === UNLOCKED) return !slept && this.voidReservation(state) === true; // timeout 0
     return this.owner.takeOver(STATE, state, state & TID_MASK, slept, this.tid | OWNER_DIED | WAITERS);
+  }
+
+  /**
+   * A call that never sleeps (tryLock, timeout 0) finds the lock reserved: it wakes a
+   * sleeper to take it, and if there is none (the one woken for it died, or was an
+   * aborted wait), voids the reservation and takes the lock.
+   */
+  private voidReservation(state: number): true | number {
+    if (this.impl.wake(this.view, STATE, 1) > 0) return state;
+    const seen = Atomics.compareExchange(this.view, STATE, state, state & ~HANDOFF);
+    return this.takeFree(seen === state ? state & ~HANDOFF : seen, 0, false);
   }
 
   private heldByMe(state: number): boolean {
@@ -277,11 +219,13 @@ export class Mutex extends Lock {
    */
   private tryAfterSleep(state: number, sleptAt: number): true | number {
     const slept = sleptAt >= 0;
-    const flags = slept && performance.now() - sleptAt >= STARVE_MS ? WAITERS | HANDOFF : WAITERS;
     for (;;) {
-      // a starving taker keeps HANDOFF (taken as tid | WAITERS | HANDOFF): its unlock hands on too
-      const taken = this.takeFree(state, flags, slept);
+      // a starving taker of a reservation keeps HANDOFF (tid | WAITERS | HANDOFF): its unlock
+      // hands on too (the clock is read only here, and on the way to sleep)
+      const keep = state & HANDOFF && starved(sleptAt) ? HANDOFF : 0;
+      const taken = this.takeFree(state, WAITERS | keep, slept);
       if (taken === true) return true;
+      const flags = starved(sleptAt) ? WAITERS | HANDOFF : WAITERS;
       if ((taken & flags) === flags) return taken; // held (or reserved, for a newcomer): sleep
       const old = Atomics.or(this.view, STATE, flags);
       if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | flags;
@@ -328,7 +272,7 @@ export class Mutex extends Lock {
   }
 
   private unlockContended(): void {
-    const state = Atomics.load(this.view, STATE);
+    let state = Atomics.load(this.view, STATE);
     if (!this.heldByMe(state)) {
       throw new FastipcError(
         'ERR_FASTIPC_NOT_OWNER',
@@ -340,8 +284,12 @@ export class Mutex extends Lock {
     }
     // a starving waiter asked (HANDOFF): free it for the sleepers only; if none was asleep
     // to wake, for anyone again (and wake one that went to sleep on the reservation meanwhile)
-    const next = state & HANDOFF ? HANDOFF | WAITERS : UNLOCKED;
-    if (!(Atomics.exchange(this.view, STATE, next) & WAITERS)) return;
+    let next: number;
+    for (let seen = state; ; state = seen) {
+      next = state & HANDOFF ? HANDOFF | WAITERS : UNLOCKED; // (waiters may OR in HANDOFF meanwhile)
+      if ((seen = Atomics.compareExchange(this.view, STATE, state, next)) === state) break;
+    }
+    if (!(state & WAITERS)) return;
     const woken = this.impl.wake(this.view, STATE, 1);
     if (next !== UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, STATE, next, WAITERS) === next) {
       this.impl.wake(this.view, STATE, 1);

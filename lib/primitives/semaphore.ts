@@ -47,15 +47,13 @@ import { checkInteger, checkOptions } from '../core/validate';
 import { defineKind } from './kinds';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
-import { TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { starved, TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
 
 /** Word indexes (int32) from byteOffset. */
 const COUNT = 2;
 const SLEEPERS = 3;
 const HANDOFF = 4;
 const STARVING = 5;
-/** A waiter that has waited this long since it first slept asks for a token to be reserved for the sleepers. */
-const STARVE_MS = 1;
 /** Longest sleep of a newcomer on tokens reserved for the sleepers (whose taker may be gone). */
 const HANDOFF_GRACE_MS = 5;
 export const SEMAPHORE_MAX = 2147483647; // 2^31 - 1: the count is an int32
@@ -135,26 +133,29 @@ export class Semaphore extends Primitive {
       attempt: (_ctx, sleptAt) => {
         const v = this.view;
         for (;;) {
-          const starving = sleptAt >= 0 && performance.now() - sleptAt >= STARVE_MS;
-          if (sleptAt >= 0 ? this.takeAsSleeper(starving) : this.tryWait()) return true;
+          if (sleptAt >= 0 ? this.takeAsSleeper(sleptAt) : this.tryWait()) return true;
           // Sleep on the count seen: 0, or a corrupt negative one (never spin on it), or
           // (a newcomer) tokens reserved for the sleepers.
           const count = Atomics.load(v, COUNT);
           if (count <= 0) {
-            if (starving) Atomics.store(v, STARVING, 1);
+            if (starved(sleptAt)) Atomics.store(v, STARVING, 1);
             return count;
           }
-          if (sleptAt < 0 && count <= Atomics.load(v, HANDOFF)) return count;
+          if (sleptAt < 0 && !this.free(count)) return count;
         }
       },
       recheck: () => false,
-      exit: (taken) => {
+      exit: (taken, queued) => {
         // Leaving without a token while tokens remain and others sleep: the wake that a
         // post() meant for one of them may have come to us, so pass it on. The last
         // sleeper to leave leaves no reservation behind.
         const before = this.removeSleeper(SLEEPERS);
-        if (before > 1 && !taken && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);
-        if (before === 1 && Atomics.load(this.view, HANDOFF) !== 0) Atomics.store(this.view, HANDOFF, 0);
+        const passOn = before > 1 && !taken && !queued;
+        if (passOn && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);
+        if (before === 1) {
+          if (Atomics.load(this.view, HANDOFF) !== 0) Atomics.store(this.view, HANDOFF, 0);
+          if (Atomics.load(this.view, STARVING) !== 0) Atomics.store(this.view, STARVING, 0);
+        }
       },
     };
   }
@@ -167,14 +168,16 @@ export class Semaphore extends Primitive {
   post(n = 1): void {
     if (n !== 1) checkInteger(n, 'n', 1, SEMAPHORE_MAX);
     const v = this.view;
-    // a starving waiter asked: reserve a token for the sleepers, before it is there
-    const reserve = Atomics.load(v, STARVING) !== 0 && Atomics.exchange(v, STARVING, 0) !== 0;
-    if (reserve) Atomics.add(v, HANDOFF, 1);
     let count = Atomics.load(v, COUNT);
+    if (count > SEMAPHORE_MAX - n) throw this.overflow(n, count);
+    // a starving waiter asked, and sleepers remain: reserve a token for them, before it is there
+    const reserve =
+      Atomics.load(v, STARVING) !== 0 && Atomics.exchange(v, STARVING, 0) !== 0 && Atomics.load(v, SLEEPERS) > 0;
+    if (reserve) Atomics.add(v, HANDOFF, 1);
     for (;;) {
       if (count > SEMAPHORE_MAX - n) {
-        if (reserve) Atomics.sub(v, HANDOFF, 1);
-        throw new RangeError(`Semaphore.post(${n}): the count ${count} would pass the maximum ${SEMAPHORE_MAX}`);
+        if (reserve) decrementIfPositive(v, HANDOFF);
+        throw this.overflow(n, count);
       }
       const seen = Atomics.compareExchange(v, COUNT, count, count + n);
       if (seen === count) break;
@@ -192,10 +195,7 @@ export class Semaphore extends Primitive {
   wait(options?: WaitOptions): boolean {
     if (options !== undefined) checkWaitOptions(options);
     const count = Atomics.load(this.view, COUNT);
-    if (
-      count > Atomics.load(this.view, HANDOFF) &&
-      Atomics.compareExchange(this.view, COUNT, count, count - 1) === count
-    ) {
+    if (count > 0 && this.free(count) && Atomics.compareExchange(this.view, COUNT, count, count - 1) === count) {
       return true;
     }
     return waitSync(this.impl, this.view, this.tokenWait, 0, deadlineOf(options));
@@ -208,7 +208,7 @@ export class Semaphore extends Primitive {
   tryWait(): boolean {
     const v = this.view;
     let count = Atomics.load(v, COUNT);
-    while (count > 0 && count > Atomics.load(v, HANDOFF)) {
+    while (count > 0 && this.free(count)) {
       const seen = Atomics.compareExchange(v, COUNT, count, count - 1);
       if (seen === count) return true;
       count = seen;
@@ -233,23 +233,30 @@ export class Semaphore extends Primitive {
    * A waiter that has slept takes any token, and one reservation with it if there is one;
    * if it starved, it asks for the next token to be reserved too (see the top).
    */
-  private takeAsSleeper(starving: boolean): boolean {
+  private takeAsSleeper(sleptAt: number): boolean {
     const v = this.view;
     let count = Atomics.load(v, COUNT);
     while (count > 0) {
       const seen = Atomics.compareExchange(v, COUNT, count, count - 1);
       if (seen === count) {
-        for (let h = Atomics.load(v, HANDOFF); h > 0;) {
-          const was = Atomics.compareExchange(v, HANDOFF, h, h - 1);
-          if (was === h) break;
-          h = was;
+        // took a reservation, starving, others still waiting: ask for the next one too
+        if (decrementIfPositive(v, HANDOFF) && starved(sleptAt) && Atomics.load(v, SLEEPERS) > 1) {
+          Atomics.store(v, STARVING, 1);
         }
-        if (starving) Atomics.store(v, STARVING, 1);
         return true;
       }
       count = seen;
     }
     return false;
+  }
+
+  /** Whether a newcomer may take from `count`: more tokens than reservations, or nobody to reserve them for. */
+  private free(count: number): boolean {
+    return count > Atomics.load(this.view, HANDOFF) || Atomics.load(this.view, SLEEPERS) === 0;
+  }
+
+  private overflow(n: number, count: number): RangeError {
+    return new RangeError(`Semaphore.post(${n}): the count ${count} would pass the maximum ${SEMAPHORE_MAX}`);
   }
 
   /** @internal Before the memory is closed under pending async waits (NamedSemaphore#close). */
@@ -261,4 +268,14 @@ export class Semaphore extends Primitive {
   get value(): number {
     return Atomics.load(this.view, COUNT);
   }
+}
+
+/** Takes 1 off word `index` if it is positive; whether it did. */
+function decrementIfPositive(v: Int32Array, index: number): boolean {
+  for (let h = Atomics.load(v, index); h > 0;) {
+    const was = Atomics.compareExchange(v, index, h, h - 1);
+    if (was === h) return true;
+    h = was;
+  }
+  return false;
 }

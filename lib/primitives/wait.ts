@@ -26,8 +26,11 @@
  * Async only: with a TurnQueue (one per handle and kind of wait), the async waits of a
  * thread queue in FIFO order and only the head runs the loop above: the others wait for
  * their turn (their deadline and signal apply meanwhile), so a thread's tasks neither wake
- * each other for nothing nor take the primitive ahead of each other; the primitive's fast
- * path must not take it while the queue is busy. The signal aborts the sleep (exit(false), then its rejection goes on);
+ * each other for nothing nor take the primitive ahead of each other through their async
+ * calls (the primitive's async fast path must not take it while the queue is busy; its sync
+ * calls still may). A queued wait counts as a sleeper (enter) and, giving up, leaves with
+ * exit(false, true): it never looked at the word. The signal aborts the sleep (exit(false),
+ * then its rejection goes on);
  * memory closed mid-wait (the handle's view is detached: length 0) ends the wait with
  * ERR_FASTIPC_CLOSED and never touches the memory again (its sleepers were uncounted by
  * Primitive#dropSleepers). The sync form cannot see its memory closed: the thread that
@@ -56,8 +59,19 @@ export interface WaitProtocol {
   attempt(ctx: number, sleptAt: number): true | number;
   /** What only time tells (a dead holder): true if it took it. `slept`: a slice just timed out. */
   recheck(value: number, slept: boolean): boolean;
-  /** Unregisters; `taken` false: leaving without it, so pass on a wake it may have had. */
-  exit(taken: boolean): void;
+  /**
+   * Unregisters; `taken` false: leaving without it, so pass on a wake it may have had.
+   * `queued`: the wait only queued in a TurnQueue and never looked at the word.
+   */
+  exit(taken: boolean, queued?: boolean): void;
+}
+
+/** A waiter starves once it has waited this long since it first slept (Go's sync.Mutex: 1 ms). */
+export const STARVE_MS = 1;
+
+/** Whether a waiter that first slept at `sleptAt` (-1: never) starves (reads the clock only if it slept). */
+export function starved(sleptAt: number): boolean {
+  return sleptAt >= 0 && performance.now() - sleptAt >= STARVE_MS;
 }
 
 /** Runs a sync wait to its end: true if taken, false at the deadline. */
@@ -82,8 +96,9 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
       if (value === true) return (taken = true);
       const left = remaining(deadline);
       if (left === 0) return (taken = p.recheck(value, false));
-      if (sleptAt < 0) sleptAt = performance.now();
+      const at = sleptAt < 0 ? performance.now() : sleptAt;
       const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));
+      if (result !== 'not-equal') sleptAt = at; // (a wait that never slept leaves a newcomer one)
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) return (taken = true);
     }
   } finally {
@@ -110,13 +125,13 @@ export async function waitAsync(
     turn = await turns.enter(deadline, signal);
   } catch (err) {
     if (view.length === 0) throw closedError();
-    p.exit(false);
+    p.exit(false, true);
     throw err;
   }
   try {
     if (turn) return await run(impl, view, p, ctx, deadline, signal, true);
     if (view.length === 0) throw closedError();
-    p.exit(false);
+    p.exit(false, true);
     return false;
   } finally {
     if (turn) turns.leave();
@@ -148,9 +163,10 @@ async function run(
         taken = p.recheck(value, false);
         break;
       }
-      if (sleptAt < 0) sleptAt = performance.now();
+      const at = sleptAt < 0 ? performance.now() : sleptAt;
       const result = await impl.waitAsync(view, p.index, value, Math.min(left, p.slice(true, value)), signal);
       if (view.length === 0) throw closedError();
+      if (result !== 'not-equal') sleptAt = at;
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) {
         taken = true;
         break;
@@ -200,7 +216,15 @@ export class TurnQueue {
       const turn = () => done(() => resolve(true), true);
       const onAbort = () => done(() => reject(signal!.reason), false);
       this.waiting.push(turn);
-      if (deadline !== Infinity) timer = setTimeout(() => done(() => resolve(false), false), remaining(deadline));
+      // (setTimeout takes at most 2^31-1 ms: a longer deadline is armed again in pieces)
+      const arm = () => {
+        const left = remaining(deadline);
+        timer = setTimeout(
+          () => (remaining(deadline) > 0 ? arm() : done(() => resolve(false), false)),
+          Math.min(left, 2 ** 31 - 1),
+        );
+      };
+      if (deadline !== Infinity) arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
