@@ -38,7 +38,7 @@ export const MUTANTS = [
     what: 'Mutex.unlock (with WAITERS set) clears the state but never wakes a waiter',
     file: 'lib/primitives/mutex.ts',
     find: '    const woken = this.impl.wake(this.view, STATE, 1);',
-    replace: '    const woken = 1;',
+    replace: '    const woken: number = 1;',
     tests: ['test/wake-latency', 'test/primitives/mutex', 'test/async.contract'],
   },
   {
