@@ -119,8 +119,8 @@ export const MUTANTS = [
     id: 'skip-post-overflow-check',
     what: 'Semaphore.post does not refuse a count past 2^31-1',
     file: 'lib/primitives/semaphore.ts',
-    find: '      if (count > SEMAPHORE_MAX - n) {',
-    replace: '      if (false) {',
+    find: '    return count > SEMAPHORE_MAX - n;',
+    replace: '    return false;',
     tests: ['test/validation', 'test/primitives/semaphore'],
   },
   {

@@ -169,13 +169,13 @@ export class Semaphore extends Primitive {
     if (n !== 1) checkInteger(n, 'n', 1, SEMAPHORE_MAX);
     const v = this.view;
     let count = Atomics.load(v, COUNT);
-    if (count > SEMAPHORE_MAX - n) throw this.overflow(n, count);
+    if (this.overflows(count, n)) throw this.overflow(n, count);
     // a starving waiter asked, and sleepers remain: reserve a token for them, before it is there
     const reserve =
       Atomics.load(v, STARVING) !== 0 && Atomics.exchange(v, STARVING, 0) !== 0 && Atomics.load(v, SLEEPERS) > 0;
     if (reserve) Atomics.add(v, HANDOFF, 1);
     for (;;) {
-      if (count > SEMAPHORE_MAX - n) {
+      if (this.overflows(count, n)) {
         if (reserve) decrementIfPositive(v, HANDOFF);
         throw this.overflow(n, count);
       }
@@ -253,6 +253,10 @@ export class Semaphore extends Primitive {
   /** Whether a newcomer may take from `count`: more tokens than reservations, or nobody to reserve them for. */
   private free(count: number): boolean {
     return count > Atomics.load(this.view, HANDOFF) || Atomics.load(this.view, SLEEPERS) === 0;
+  }
+
+  private overflows(count: number, n: number): boolean {
+    return count > SEMAPHORE_MAX - n;
   }
 
   private overflow(n: number, count: number): RangeError {
