@@ -120,21 +120,19 @@ export async function waitAsync(
   if (remaining(deadline) === 0) return turns.idle && run(impl, view, p, ctx, deadline, signal, false);
   // A queued wait counts as a sleeper (a sleepers count then tells every pending wait).
   p.enter();
-  let turn: boolean;
+  let turn = false;
   try {
     turn = await turns.enter(deadline, signal);
-  } catch (err) {
-    if (view.length === 0) throw closedError();
-    p.exit(false, true);
-    throw err;
-  }
-  try {
-    if (turn) return await run(impl, view, p, ctx, deadline, signal, true);
-    if (view.length === 0) throw closedError();
-    p.exit(false, true);
-    return false;
   } finally {
-    if (turn) turns.leave();
+    // no turn (the deadline, an abort): leave as a wait that never looked at the word
+    if (!turn && view.length === 0) throw closedError();
+    if (!turn) p.exit(false, true);
+  }
+  if (!turn) return false;
+  try {
+    return await run(impl, view, p, ctx, deadline, signal, true);
+  } finally {
+    turns.leave();
   }
 }
 
