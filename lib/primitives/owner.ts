@@ -60,21 +60,21 @@ export class OwnerRecord {
   /**
    * Records the calling thread as the holder, just after its CAS took the lock. The record
    * is still ours when this thread was the last to hold the lock: then nothing is written,
-   * and the fast path is one CAS and four plain loads. (The pid namespace is not compared:
-   * a thread with our tid, pid and start tick in another namespace is not a case worth a
-   * load on every lock.) A lock's own fast path makes these four comparisons itself, with
-   * constant indexes and its own copies of the fields (measured: ~1 ns of ~19 per
-   * lock+unlock), and calls write() only when they differ.
+   * and the fast path is one CAS and three plain loads: the tid, the low word of the start
+   * time and the pid. That is enough, given write()'s order (start time, then pid, then the
+   * namespace, the tid last): a record that another thread left half-written names our tid
+   * (it was ours before) with a start time or pid that is not ours, unless that thread has
+   * our pid and start tick, and then it is in our process, started in the same tick, and
+   * every field it writes is what ours holds. (A start tick equal mod 2^32 but not equal,
+   * 497 days apart at 100 Hz, is not a case worth a load on every lock; nor is a thread
+   * with our tid, pid and start tick in another pid namespace.) A lock's own fast path
+   * makes these comparisons itself, with constant indexes (Mutex#recordOwner), and calls
+   * write() only when they differ.
    */
   record(): void {
     const v = this.view;
     const b = this.base;
-    if (
-      v[b + RECORD.TID] !== this.tid ||
-      v[b + RECORD.START_LO] !== this.startLo ||
-      v[b + RECORD.PID] !== this.pid ||
-      v[b + RECORD.START_HI] !== this.startHi
-    ) {
+    if (v[b + RECORD.TID] !== this.tid || v[b + RECORD.START_LO] !== this.startLo || v[b + RECORD.PID] !== this.pid) {
       this.write();
     }
   }
@@ -89,10 +89,11 @@ export class OwnerRecord {
     // for ours until the last store below. Only the fields that differ are written: each
     // store to this cache line, which the waiters are spinning on, costs a transfer
     // between cores (in one process only the start time differs between two threads).
-    // A writer killed halfway leaves a record that matches no thread in full.
-    if (v[b + RECORD.PID] !== this.pid) v[b + RECORD.PID] = this.pid;
+    // A writer killed halfway leaves a record that matches no thread in full, and one that
+    // record() cannot take for its own (the order matters: see there).
     if (v[b + RECORD.START_LO] !== this.startLo) v[b + RECORD.START_LO] = this.startLo;
     if (v[b + RECORD.START_HI] !== this.startHi) v[b + RECORD.START_HI] = this.startHi;
+    if (v[b + RECORD.PID] !== this.pid) v[b + RECORD.PID] = this.pid;
     if (v[b + RECORD.NS] !== this.ns) v[b + RECORD.NS] = this.ns;
     Atomics.store(v, b + RECORD.TID, this.tid);
   }
