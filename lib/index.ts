@@ -6,8 +6,19 @@ export { alignToCacheLine } from './core/memory';
 export type { AbortSignalLike, AsyncWaitOptions, WaitOptions } from './core/deadline';
 export { FastipcError, type FastipcErrorCode, type FastipcStateCode, type SystemErrorCode } from './core/errors';
 export type { BackendName, PrimitiveOptions, WaitResult } from './backend';
-export { AtomicU32, AtomicU64, Event, FutexWord, Mutex, Semaphore, type SemaphoreOptions } from './primitives';
 export {
+  AtomicU32,
+  AtomicU64,
+  Condition,
+  Event,
+  FutexWord,
+  Mutex,
+  Semaphore,
+  type Held,
+  type SemaphoreOptions,
+} from './primitives';
+export {
+  NamedCondition,
   NamedEvent,
   NamedMutex,
   NamedSemaphore,

@@ -26,6 +26,24 @@ const require = createRequire(import.meta.url);
 /** { id, what, file, find (must occur exactly once), replace, tests (jest path patterns) } */
 export const MUTANTS = [
   {
+    id: 'cond-seq-after-unlock',
+    what: 'Condition.wait reads the sequence word after unlocking the mutex, not before (a notify in between is lost)',
+    file: 'lib/primitives/condition.ts',
+    find: '    const seq = Atomics.load(this.view, SEQ);\n    mutex.unlock();\n    try {\n      return waitSync(',
+    replace:
+      '    mutex.unlock();\n    for (let k = 0; k < 2000; k++);\n' +
+      '    const seq = Atomics.load(this.view, SEQ);\n    try {\n      return waitSync(',
+    tests: ['test/primitives/condition'],
+  },
+  {
+    id: 'cond-notify-one-no-seq',
+    what: 'Condition.notifyOne wakes a sleeper without moving the sequence word (the sleeper goes back to sleep)',
+    file: 'lib/primitives/condition.ts',
+    find: '  notifyOne(): void {\n    Atomics.add(this.view, SEQ, 1);\n',
+    replace: '  notifyOne(): void {\n',
+    tests: ['test/primitives/condition'],
+  },
+  {
     id: 'sem-post-wakes-from-zero-only',
     what: "Semaphore.post wakes sleepers only when the count was 0 before (the Python package's lost wakeup)",
     file: 'lib/primitives/semaphore.ts',

@@ -5,6 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Mutex, NamedEvent, NamedMutex, NamedSemaphore, SharedMemory } from '../lib';
+import { allKinds } from '../lib/primitives';
 import { leftSegments, removeSegments, uniqueName } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -284,7 +285,7 @@ test('usage errors exit 2, unknown names exit 1, each with a message on stderr',
     [
       ['inspect', missing, '--kind', 'queue'],
       2,
-      /^fastipc: --kind must be one of mutex, semaphore, event, shm, got "queue"/,
+      new RegExp(`^fastipc: --kind must be one of ${allKinds().map((k) => k.named).join(', ')}, shm, got "queue"`),
     ],
     [['inspect', '--kind'], 2, /^fastipc: option '--kind <value>' argument missing/],
     [['rm', 'a/b'], 2, /^fastipc: name "a\/b" is invalid/],

@@ -1,7 +1,7 @@
 // After close(), every member of a Named handle (methods and getters, sync and async)
 // throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
 // other handles of the same primitive go on working.
-import { FastipcError, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
+import { FastipcError, NamedCondition, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
 import { removeSegments, uniqueName } from './helpers';
 
 afterAll(() => removeSegments());
@@ -10,6 +10,7 @@ const KINDS = [
   ['NamedMutex', (name: string) => new NamedMutex(name)],
   ['NamedSemaphore', (name: string) => new NamedSemaphore(name, { initial: 1 })],
   ['NamedEvent', (name: string) => new NamedEvent(name)],
+  ['NamedCondition', (name: string) => new NamedCondition(name)],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -48,8 +49,20 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
       'forceUnlock',
       'processCount',
     ],
-    NamedSemaphore: ['post', 'wait', 'tryWait', 'waitAsync', 'value', 'processCount'],
+    NamedSemaphore: [
+      'post',
+      'wait',
+      'tryWait',
+      'waitAsync',
+      'acquire',
+      'acquireAsync',
+      'withPermit',
+      'withPermitAsync',
+      'value',
+      'processCount',
+    ],
     NamedEvent: ['set', 'clear', 'isSet', 'wait', 'waitAsync', 'processCount'],
+    NamedCondition: ['wait', 'waitAsync', 'waitFor', 'waitForAsync', 'notifyOne', 'notifyAll', 'processCount'],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();

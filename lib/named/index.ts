@@ -2,6 +2,8 @@
  * The Named primitives: one line each (named.ts does the rest).
  */
 import {
+  Condition,
+  CONDITION_KIND,
   Event,
   EVENT_KIND,
   Mutex,
@@ -40,3 +42,11 @@ export class NamedSemaphore extends named<Semaphore, SemaphoreOptions>(Semaphore
  * await ready.waitAsync({ timeout: 5000 });
  */
 export class NamedEvent extends named(Event, EVENT_KIND) {}
+
+/**
+ * A Condition in its own named segment (its Mutex is a NamedMutex, or any Mutex).
+ * @example
+ * using m = new NamedMutex('queue'), nonEmpty = new NamedCondition('queue');
+ * m.withLock(() => nonEmpty.waitFor(m, () => queueLength() > 0, { timeout: 5000 }));
+ */
+export class NamedCondition extends named(Condition, CONDITION_KIND) {}

@@ -7,25 +7,27 @@ import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import { FastipcError } from '../core/errors';
 import { Primitive } from './primitive';
 
-/** A Disposable that calls `release` once, however often it is disposed. */
-export function holding(release: () => void): Disposable {
+/** What acquire() and friends return: disposed by `using` or `await using`, it releases. */
+export type Held = Disposable & AsyncDisposable;
+
+/** A Disposable (and AsyncDisposable) that calls `release` once, however often it is disposed. */
+export function holding(release: () => void): Held {
   let held = true;
-  return {
-    [Symbol.dispose]: () => {
-      if (held) {
-        held = false;
-        release();
-      }
-    },
+  const dispose = () => {
+    if (held) {
+      held = false;
+      release();
+    }
   };
+  return { [Symbol.dispose]: dispose, [Symbol.asyncDispose]: async () => dispose() };
 }
 
 function timedOut(what: string): FastipcError {
-  return new FastipcError('ETIMEDOUT', `${what}: timed out waiting for the lock`);
+  return new FastipcError('ETIMEDOUT', `${what}: timed out`);
 }
 
 /** `taken` is what the take returned: a Disposable holding it, or ETIMEDOUT. */
-export function held(taken: boolean, what: string, release: () => void): Disposable {
+export function held(taken: boolean, what: string, release: () => void): Held {
   if (!taken) throw timedOut(what);
   return holding(release);
 }
@@ -76,7 +78,7 @@ export abstract class Lock extends Primitive {
    * Takes the lock for a `using` block: `using _ = lock.acquire()`.
    * @throws {FastipcError} ETIMEDOUT when the timeout passed; as lock() otherwise
    */
-  acquire(options?: WaitOptions): Disposable {
+  acquire(options?: WaitOptions): Held {
     return held(this.lock(options), `${this.kind.name}.acquire()`, this.release);
   }
 
@@ -91,10 +93,11 @@ export abstract class Lock extends Primitive {
   }
 
   /**
-   * As acquire(), without blocking the event loop: `using _ = await lock.acquireAsync()`.
+   * As acquire(), without blocking the event loop: `using _ = await lock.acquireAsync()`
+   * (or `await using`: the result is AsyncDisposable too).
    * @throws {FastipcError} ETIMEDOUT when the timeout passed; as lockAsync() otherwise
    */
-  async acquireAsync(options?: AsyncWaitOptions): Promise<Disposable> {
+  async acquireAsync(options?: AsyncWaitOptions): Promise<Held> {
     return held(await this.lockAsync(options), `${this.kind.name}.acquireAsync()`, this.release);
   }
 

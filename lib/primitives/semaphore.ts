@@ -45,6 +45,7 @@ import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import type { Memory } from '../core/memory';
 import { checkInteger, checkOptions } from '../core/validate';
 import { defineKind } from './kinds';
+import { checkFunction, held, runHolding, runHoldingAsync, type Held } from './guard';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
 import { starved, TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
@@ -110,6 +111,8 @@ export class Semaphore extends Primitive {
   static readonly MAX = SEMAPHORE_MAX;
   private readonly tokenWait: WaitProtocol;
   private readonly turns = new TurnQueue();
+  /** (a no-op once the memory is closed) */
+  private readonly release = () => void (this.memoryClosed || this.post());
 
   /**
    * Creates the semaphore at `byteOffset` in `memory` if the memory there is zeroed, or
@@ -227,6 +230,42 @@ export class Semaphore extends Primitive {
     throwIfAborted(signal);
     if (this.turns.idle && this.tryWait()) return true; // not ahead of this thread's queued waits (FIFO)
     return waitAsync(this.impl, this.view, this.tokenWait, 0, deadlineOf(options), signal, this.turns);
+  }
+
+  /**
+   * Takes a token for a `using` block: `using _ = sem.acquire()` posts it back at the block's end.
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as wait() otherwise
+   */
+  acquire(options?: WaitOptions): Held {
+    return held(this.wait(options), 'Semaphore.acquire()', this.release);
+  }
+
+  /**
+   * As acquire(), without blocking the event loop: `using _ = await sem.acquireAsync()` (or `await using`).
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as waitAsync() otherwise
+   */
+  async acquireAsync(options?: AsyncWaitOptions): Promise<Held> {
+    return held(await this.waitAsync(options), 'Semaphore.acquireAsync()', this.release);
+  }
+
+  /**
+   * Runs `fn` holding a token, and posts it back however `fn` ends.
+   * @returns what `fn` returns
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  withPermit<T>(fn: () => T, options?: WaitOptions): T {
+    checkFunction(fn, 'Semaphore.withPermit(fn)');
+    return runHolding(this.wait(options), 'Semaphore.withPermit()', fn, this.release);
+  }
+
+  /**
+   * Runs `fn` (sync or async) holding a token, without blocking the event loop; posts it back however `fn` ends.
+   * @returns a promise of what `fn` returns (or resolves to)
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  async withPermitAsync<T>(fn: () => T | Promise<T>, options?: AsyncWaitOptions): Promise<T> {
+    checkFunction(fn, 'Semaphore.withPermitAsync(fn)');
+    return runHoldingAsync(this.waitAsync(options), 'Semaphore.withPermitAsync()', fn, this.release);
   }
 
   /**

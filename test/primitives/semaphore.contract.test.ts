@@ -29,6 +29,36 @@ describe.each(variants)('primitives contract: $name', (variant) => {
       expect(b.value).toBe(5);
     });
 
+    test('acquire, acquireAsync, withPermit and withPermitAsync take a token and give it back once', async () => {
+      const sem = new Semaphore(s.memory, 0, { ...opts(), initial: 1 });
+      const held = sem.acquire();
+      expect(sem.value).toBe(0);
+      held[Symbol.dispose]();
+      held[Symbol.dispose](); // once only
+      expect(sem.value).toBe(1);
+      const a = await sem.acquireAsync();
+      expect(sem.value).toBe(0);
+      expect(() => sem.acquire({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+      await expect(sem.acquireAsync({ timeout: 5 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      await a[Symbol.asyncDispose](); // await using
+      a[Symbol.dispose]();
+      expect(sem.value).toBe(1);
+      expect(sem.withPermit(() => sem.value)).toBe(0);
+      expect(() =>
+        sem.withPermit(() => {
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
+      expect(await sem.withPermitAsync(async () => sem.value)).toBe(0);
+      await expect(sem.withPermitAsync(async () => Promise.reject(new Error('late')))).rejects.toThrow('late');
+      expect(sem.value).toBe(1); // every permit came back
+      expect(() => sem.withPermit(1 as unknown as () => void)).toThrow(TypeError);
+      expect(sem.value).toBe(1);
+      sem.wait();
+      expect(() => sem.withPermit(() => 0, { timeout: 0 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+      expect(sem.value).toBe(0); // a permit not taken is not given back
+    });
+
     test('post past 2^31-1 is a RangeError and changes nothing; bad n is rejected', () => {
       const sem = new Semaphore(s.memory, 0, { ...opts(), initial: Semaphore.MAX - 1 });
       expect(() => sem.post(2)).toThrow(RangeError);
