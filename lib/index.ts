@@ -7,7 +7,10 @@ export type { AbortSignalLike, AsyncWaitOptions, WaitOptions } from './core/dead
 export { FastipcError, type FastipcErrorCode, type FastipcStateCode, type SystemErrorCode } from './core/errors';
 export type { BackendName, PrimitiveOptions, WaitResult } from './backend';
 export { AtomicU32, AtomicU64, Event, FutexWord, Mutex, Semaphore, type SemaphoreOptions } from './primitives';
+export { Barrier, Latch, type BarrierOptions, type LatchOptions } from './primitives';
 export {
+  NamedBarrier,
+  NamedLatch,
   NamedEvent,
   NamedMutex,
   NamedSemaphore,

@@ -31,6 +31,8 @@ test('the built-in kinds are listed in order, each with its own tag and Named na
     ['Mutex', 'MUTX', 'mutex', 'fastipc-mutex.'],
     ['Semaphore', 'SEMA', 'semaphore', 'fastipc-semaphore.'],
     ['Event', 'EVNT', 'event', 'fastipc-event.'],
+    ['Barrier', 'BARR', 'barrier', 'fastipc-barrier.'],
+    ['Latch', 'LTCH', 'latch', 'fastipc-latch.'],
   ]);
 });
 
