@@ -1,7 +1,7 @@
 // After close(), every member of a Named handle (methods and getters, sync and async)
 // throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
 // other handles of the same primitive go on working.
-import { FastipcError, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
+import { FastipcError, NamedBarrier, NamedEvent, NamedLatch, NamedMutex, NamedSemaphore } from '../lib';
 import { removeSegments, uniqueName } from './helpers';
 
 afterAll(() => removeSegments());
@@ -10,6 +10,8 @@ const KINDS = [
   ['NamedMutex', (name: string) => new NamedMutex(name)],
   ['NamedSemaphore', (name: string) => new NamedSemaphore(name, { initial: 1 })],
   ['NamedEvent', (name: string) => new NamedEvent(name)],
+  ['NamedBarrier', (name: string) => new NamedBarrier(name, { parties: 2 })],
+  ['NamedLatch', (name: string) => new NamedLatch(name, { count: 1 })],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -50,6 +52,8 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
     ],
     NamedSemaphore: ['post', 'wait', 'tryWait', 'waitAsync', 'value', 'processCount'],
     NamedEvent: ['set', 'clear', 'isSet', 'wait', 'waitAsync', 'processCount'],
+    NamedBarrier: ['wait', 'waitAsync', 'parties', 'generation', 'waiting', 'processCount'],
+    NamedLatch: ['countDown', 'wait', 'waitAsync', 'count', 'processCount'],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();

@@ -219,7 +219,7 @@ export class Barrier extends Primitive {
     }
   }
 
-  /** @internal Before the memory is closed under pending async waits (NamedBarrier#close): they take back their arrivals. */
+  /** @internal Before the memory is closed under pending async waits (NamedBarrier#close): they withdraw. */
   protected releaseMemory(_lastInThread: boolean): void {
     if (this.memoryClosed) return;
     for (const gen of this.pending) this.withdraw(gen);
