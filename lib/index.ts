@@ -9,16 +9,22 @@ export type { BackendName, PrimitiveOptions, WaitResult } from './backend';
 export {
   AtomicU32,
   AtomicU64,
+  Barrier,
   Condition,
   Event,
   FutexWord,
+  Latch,
   Mutex,
   Semaphore,
+  type BarrierOptions,
   type Held,
+  type LatchOptions,
   type SemaphoreOptions,
 } from './primitives';
 export {
+  NamedBarrier,
   NamedCondition,
+  NamedLatch,
   NamedEvent,
   NamedMutex,
   NamedSemaphore,

@@ -285,7 +285,11 @@ test('usage errors exit 2, unknown names exit 1, each with a message on stderr',
     [
       ['inspect', missing, '--kind', 'queue'],
       2,
-      new RegExp(`^fastipc: --kind must be one of ${allKinds().map((k) => k.named).join(', ')}, shm, got "queue"`),
+      new RegExp(
+        `^fastipc: --kind must be one of ${allKinds()
+          .map((k) => k.named)
+          .join(', ')}, shm, got "queue"`,
+      ),
     ],
     [['inspect', '--kind'], 2, /^fastipc: option '--kind <value>' argument missing/],
     [['rm', 'a/b'], 2, /^fastipc: name "a\/b" is invalid/],

@@ -1,7 +1,7 @@
 // After close(), every member of a Named handle (methods and getters, sync and async)
 // throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
 // other handles of the same primitive go on working.
-import { FastipcError, NamedCondition, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
+import { FastipcError, NamedBarrier, NamedCondition, NamedEvent, NamedLatch, NamedMutex, NamedSemaphore } from '../lib';
 import { removeSegments, uniqueName } from './helpers';
 
 afterAll(() => removeSegments());
@@ -11,6 +11,8 @@ const KINDS = [
   ['NamedSemaphore', (name: string) => new NamedSemaphore(name, { initial: 1 })],
   ['NamedEvent', (name: string) => new NamedEvent(name)],
   ['NamedCondition', (name: string) => new NamedCondition(name)],
+  ['NamedBarrier', (name: string) => new NamedBarrier(name, { parties: 2 })],
+  ['NamedLatch', (name: string) => new NamedLatch(name, { count: 1 })],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -63,6 +65,8 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
     ],
     NamedEvent: ['set', 'clear', 'isSet', 'wait', 'waitAsync', 'processCount'],
     NamedCondition: ['wait', 'waitAsync', 'waitFor', 'waitForAsync', 'notifyOne', 'notifyAll', 'processCount'],
+    NamedBarrier: ['wait', 'waitAsync', 'parties', 'generation', 'waiting', 'processCount'],
+    NamedLatch: ['countDown', 'wait', 'waitAsync', 'count', 'processCount'],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();

@@ -25,7 +25,9 @@ export type FastipcStateCode =
   /** A Node-API call inside the addon failed (a bug, or the runtime is shutting down). */
   | 'ERR_FASTIPC_NAPI'
   /** The addon's async waits were used before their channel was set up (a bug). */
-  | 'ERR_FASTIPC_NO_CHANNEL';
+  | 'ERR_FASTIPC_NO_CHANNEL'
+  /** Latch.countDown(n) with n more than the count (which stays as it was). */
+  | 'ERR_FASTIPC_LATCH_UNDERFLOW';
 
 /** The errno names the shim and the segment code pass on (ETIMEDOUT also for acquire() timeouts). */
 export type SystemErrorCode =

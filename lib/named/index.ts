@@ -13,6 +13,8 @@ import {
   semaphoreInitial,
   type SemaphoreOptions,
 } from '../primitives';
+import { Barrier, BARRIER_KIND, barrierParties, type BarrierOptions } from '../primitives';
+import { Latch, LATCH_KIND, latchCount, type LatchOptions } from '../primitives';
 import { named } from './named';
 
 export { named, type NamedClass, type NamedHandle, type NamedOptions } from './named';
@@ -50,3 +52,21 @@ export class NamedEvent extends named(Event, EVENT_KIND) {}
  * m.withLock(() => nonEmpty.waitFor(m, () => queueLength() > 0, { timeout: 5000 }));
  */
 export class NamedCondition extends named(Condition, CONDITION_KIND) {}
+
+/**
+ * A Barrier in its own named segment. `parties` is required; attaching with another number
+ * of parties is a TypeError.
+ * @example
+ * using step = new NamedBarrier('step', { parties: 4 });   // in each of 4 processes
+ * if (step.wait({ timeout: 5000 }) === 'last') publish();
+ */
+export class NamedBarrier extends named<Barrier, BarrierOptions>(Barrier, BARRIER_KIND, barrierParties) {}
+
+/**
+ * A Latch in its own named segment. `count` is required, and applies only when this call
+ * creates it; attaching never resets the count.
+ * @example
+ * using ready = new NamedLatch('ready', { count: 3 });
+ * await ready.waitAsync({ timeout: 5000 });   // until 3 countDown() calls, from any process
+ */
+export class NamedLatch extends named<Latch, LatchOptions>(Latch, LATCH_KIND, latchCount) {}

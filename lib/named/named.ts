@@ -56,12 +56,17 @@ export interface NamedClass<T, O> {
    * @throws {FastipcError} EPERM or ELOOP for a segment of another user or a symlink
    *   (unless allowForeign), ERR_FASTIPC_NO_ADDON without the native addon
    */
-  new (name: string, options?: Omit<O, 'backend'> & NamedOptions): T & NamedHandle;
+  new (...args: NamedArgs<O>): T & NamedHandle;
   /** The prototype of every handle: the primitive's methods and NamedHandle's. */
   readonly prototype: T & NamedHandle;
 }
 
-type PrimitiveClass<T, O> = new (memory: Memory, byteOffset: number, options?: O & PrimitiveOptions) => T;
+/** (name, options): the options optional unless the primitive requires one (a Barrier's `parties`). */
+type NamedArgs<O> = object extends O
+  ? [name: string, options?: Omit<O, 'backend'> & NamedOptions]
+  : [name: string, options: Omit<O, 'backend'> & NamedOptions];
+
+type PrimitiveClass<T, O> = new (memory: Memory, byteOffset: number, options: O & PrimitiveOptions) => T;
 
 /** Access to what the Named form calls on every primitive (protected there). */
 interface Releasable {

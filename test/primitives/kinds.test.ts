@@ -32,6 +32,8 @@ test('the built-in kinds are listed in order, each with its own tag and Named na
     ['Semaphore', 'SEMA', 'semaphore', 'fastipc-semaphore.'],
     ['Event', 'EVNT', 'event', 'fastipc-event.'],
     ['Condition', 'COND', 'condition', 'fastipc-condition.'],
+    ['Barrier', 'BARR', 'barrier', 'fastipc-barrier.'],
+    ['Latch', 'LTCH', 'latch', 'fastipc-latch.'],
   ]);
 });
 
