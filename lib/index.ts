@@ -6,10 +6,11 @@ export { alignToCacheLine } from './core/memory';
 export type { AbortSignalLike, AsyncWaitOptions, WaitOptions } from './core/deadline';
 export { FastipcError, type FastipcErrorCode, type FastipcStateCode, type SystemErrorCode } from './core/errors';
 export type { BackendName, PrimitiveOptions, WaitResult } from './backend';
-export { AtomicU32, AtomicU64, Event, FutexWord, Mutex, Semaphore, type SemaphoreOptions } from './primitives';
+export { AtomicU32, AtomicU64, Event, FutexWord, Mutex, RwLock, Semaphore, type SemaphoreOptions } from './primitives';
 export {
   NamedEvent,
   NamedMutex,
+  NamedRwLock,
   NamedSemaphore,
   SharedMemory,
   type NamedClass,

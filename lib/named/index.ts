@@ -6,6 +6,8 @@ import {
   EVENT_KIND,
   Mutex,
   MUTEX_KIND,
+  RwLock,
+  RWLOCK_KIND,
   Semaphore,
   SEMAPHORE_KIND,
   semaphoreInitial,
@@ -40,3 +42,11 @@ export class NamedSemaphore extends named<Semaphore, SemaphoreOptions>(Semaphore
  * await ready.waitAsync({ timeout: 5000 });
  */
 export class NamedEvent extends named(Event, EVENT_KIND) {}
+
+/**
+ * A RwLock in its own named segment.
+ * @example
+ * using rw = new NamedRwLock('config');
+ * const config = rw.withRead(() => readTheSharedConfig());
+ */
+export class NamedRwLock extends named(RwLock, RWLOCK_KIND) {}

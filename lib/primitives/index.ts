@@ -5,6 +5,8 @@ export { Mutex } from './mutex';
 export { MUTEX_KIND } from './mutex-word';
 export { Semaphore, SEMAPHORE_KIND, type SemaphoreOptions } from './semaphore';
 export { Event, EVENT_KIND } from './event';
+export { RwLock } from './rwlock';
+export { RWLOCK_KIND } from './rwlock-word';
 export { FutexWord } from './futex-word';
 export { AtomicU32 } from './atomic-u32';
 export { AtomicU64 } from './atomic-u64';
