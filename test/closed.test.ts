@@ -1,7 +1,7 @@
 // After close(), every member of a Named handle (methods and getters, sync and async)
 // throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
 // other handles of the same primitive go on working.
-import { FastipcError, NamedEvent, NamedMutex, NamedSemaphore } from '../lib';
+import { FastipcError, NamedEvent, NamedMutex, NamedRwLock, NamedSemaphore } from '../lib';
 import { removeSegments, uniqueName } from './helpers';
 
 afterAll(() => removeSegments());
@@ -10,6 +10,7 @@ const KINDS = [
   ['NamedMutex', (name: string) => new NamedMutex(name)],
   ['NamedSemaphore', (name: string) => new NamedSemaphore(name, { initial: 1 })],
   ['NamedEvent', (name: string) => new NamedEvent(name)],
+  ['NamedRwLock', (name: string) => new NamedRwLock(name)],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -50,6 +51,11 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
     ],
     NamedSemaphore: ['post', 'wait', 'tryWait', 'waitAsync', 'value', 'processCount'],
     NamedEvent: ['set', 'clear', 'isSet', 'wait', 'waitAsync', 'processCount'],
+    NamedRwLock: [
+      ...['readLock', 'tryReadLock', 'readUnlock', 'readLockAsync', 'read', 'readAsync', 'withRead', 'withReadAsync'],
+      ...['writeLock', 'tryWriteLock', 'writeUnlock', 'writeLockAsync', 'write', 'writeAsync', 'withWrite'],
+      ...['withWriteAsync', 'recovered', 'readers', 'writeLocked', 'processCount'],
+    ],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();
@@ -72,7 +78,7 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
   for (const [key, outcome] of Object.entries(outcomes)) {
     expect([key, outcome]).toEqual([key, expect.stringMatching(/^(throws|rejects) ERR_FASTIPC_CLOSED$/)]);
   }
-  expect(outcomes.lockAsync ?? outcomes.waitAsync).toBe('rejects ERR_FASTIPC_CLOSED');
+  expect(outcomes.lockAsync ?? outcomes.waitAsync ?? outcomes.readLockAsync).toBe('rejects ERR_FASTIPC_CLOSED');
   expect(() => h.close()).not.toThrow();
   expect(() => h[Symbol.dispose]()).not.toThrow();
   // the other handle of the same primitive, and of this process, is untouched

@@ -1,8 +1,7 @@
 /**
  * RwLock: a reader-writer lock, writers preferred, robust against dead readers and writers.
  * Its words, transitions and proof sketch are the table at the top of rwlock-word.ts; this
- * file implements them. Waiting is the wait driver's (wait.ts): `readWait` (readers, on the
- * state word) and `drainWait` (the writer, on the drain sequence) are its protocols.
+ * file implements them with the wait driver (wait.ts): readers wait on state, writers on drain.
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, throwIfAborted } from '../core/deadline';
@@ -53,8 +52,7 @@ export class RwLock extends ReadWriteLock {
   static readonly READERS = RWLOCK_WORDS.SLOTS;
   private readonly writer: Mutex;
   private readonly slots: ReaderSlots;
-  /** Slots (claim word indexes) whose read locks this handle took. */
-  private readonly mine: number[] = [];
+  private readonly mine: number[] = []; // the slots (claim word indexes) this handle took
   private readonly readWait: WaitProtocol;
   private readonly drainSync: WaitProtocol;
   private readonly drainAsync: WaitProtocol;
@@ -340,7 +338,7 @@ export class RwLock extends ReadWriteLock {
     return this.writer.ownerTid === this.slots.tid && this.writer.ownerPid === this.slots.pid;
   }
 
-  /** Sync calls never nest: they would wait for the calling thread itself. */
+  /** Sync calls never nest (they would wait for the calling thread itself). */
   private refuseNested(method: string): void {
     if (this.mine.length === 0 && !this.writerIsMine()) return;
     throw new FastipcError(

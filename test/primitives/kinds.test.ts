@@ -31,6 +31,7 @@ test('the built-in kinds are listed in order, each with its own tag and Named na
     ['Mutex', 'MUTX', 'mutex', 'fastipc-mutex.'],
     ['Semaphore', 'SEMA', 'semaphore', 'fastipc-semaphore.'],
     ['Event', 'EVNT', 'event', 'fastipc-event.'],
+    ['RwLock', 'RWLK', 'rwlock', 'fastipc-rwlock.'],
   ]);
 });
 
