@@ -284,7 +284,7 @@ test('usage errors exit 2, unknown names exit 1, each with a message on stderr',
     [
       ['inspect', missing, '--kind', 'queue'],
       2,
-      /^fastipc: --kind must be one of mutex, semaphore, event, shm, got "queue"/,
+      /^fastipc: --kind must be one of mutex, semaphore, event, rwlock, shm, got "queue"/,
     ],
     [['inspect', '--kind'], 2, /^fastipc: option '--kind <value>' argument missing/],
     [['rm', 'a/b'], 2, /^fastipc: name "a\/b" is invalid/],
