@@ -1,7 +1,16 @@
 // After close(), every member of a Named handle (methods and getters, sync and async)
 // throws, or rejects with, a FastipcError ERR_FASTIPC_CLOSED; close() again is a no-op;
 // other handles of the same primitive go on working.
-import { FastipcError, NamedBarrier, NamedCondition, NamedEvent, NamedLatch, NamedMutex, NamedSemaphore } from '../lib';
+import {
+  FastipcError,
+  NamedBarrier,
+  NamedCondition,
+  NamedEvent,
+  NamedLatch,
+  NamedMutex,
+  NamedRwLock,
+  NamedSemaphore,
+} from '../lib';
 import { removeSegments, uniqueName } from './helpers';
 
 afterAll(() => removeSegments());
@@ -13,6 +22,7 @@ const KINDS = [
   ['NamedCondition', (name: string) => new NamedCondition(name)],
   ['NamedBarrier', (name: string) => new NamedBarrier(name, { parties: 2 })],
   ['NamedLatch', (name: string) => new NamedLatch(name, { count: 1 })],
+  ['NamedRwLock', (name: string) => new NamedRwLock(name)],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -67,6 +77,11 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
     NamedCondition: ['wait', 'waitAsync', 'waitFor', 'waitForAsync', 'notifyOne', 'notifyAll', 'processCount'],
     NamedBarrier: ['wait', 'waitAsync', 'parties', 'generation', 'waiting', 'processCount'],
     NamedLatch: ['countDown', 'wait', 'waitAsync', 'count', 'processCount'],
+    NamedRwLock: [
+      ...['readLock', 'tryReadLock', 'readUnlock', 'readLockAsync', 'read', 'readAsync', 'withRead', 'withReadAsync'],
+      ...['writeLock', 'tryWriteLock', 'writeUnlock', 'writeLockAsync', 'write', 'writeAsync', 'withWrite'],
+      ...['withWriteAsync', 'recovered', 'readers', 'writeLocked', 'processCount'],
+    ],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();
@@ -89,7 +104,7 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
   for (const [key, outcome] of Object.entries(outcomes)) {
     expect([key, outcome]).toEqual([key, expect.stringMatching(/^(throws|rejects) ERR_FASTIPC_CLOSED$/)]);
   }
-  expect(outcomes.lockAsync ?? outcomes.waitAsync).toBe('rejects ERR_FASTIPC_CLOSED');
+  expect(outcomes.lockAsync ?? outcomes.waitAsync ?? outcomes.readLockAsync).toBe('rejects ERR_FASTIPC_CLOSED');
   expect(() => h.close()).not.toThrow();
   expect(() => h[Symbol.dispose]()).not.toThrow();
   // the other handle of the same primitive, and of this process, is untouched

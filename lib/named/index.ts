@@ -8,6 +8,8 @@ import {
   EVENT_KIND,
   Mutex,
   MUTEX_KIND,
+  RwLock,
+  RWLOCK_KIND,
   Semaphore,
   SEMAPHORE_KIND,
   semaphoreInitial,
@@ -70,3 +72,11 @@ export class NamedBarrier extends named<Barrier, BarrierOptions>(Barrier, BARRIE
  * await ready.waitAsync({ timeout: 5000 });   // until 3 countDown() calls, from any process
  */
 export class NamedLatch extends named<Latch, LatchOptions>(Latch, LATCH_KIND, latchCount) {}
+
+/**
+ * A RwLock in its own named segment.
+ * @example
+ * using rw = new NamedRwLock('config');
+ * const config = rw.withRead(() => readTheSharedConfig());
+ */
+export class NamedRwLock extends named(RwLock, RWLOCK_KIND) {}

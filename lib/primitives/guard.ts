@@ -1,7 +1,8 @@
 /**
  * What every lock-like primitive offers on top of take/release: a Disposable for `using`,
  * and run-this-holding-it, sync and async (ETIMEDOUT when the take timed out). `Lock` gives
- * them to a primitive with lock/lockAsync/unlock; the helpers serve other names (read/write).
+ * them to a primitive with lock/lockAsync/unlock, `ReadWriteLock` to one with a read and a
+ * write side; the helpers serve other names.
  */
 import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import { FastipcError } from '../core/errors';
@@ -109,5 +110,97 @@ export abstract class Lock extends Primitive {
   async withLockAsync<T>(fn: () => T | Promise<T>, options?: AsyncWaitOptions): Promise<T> {
     checkFunction(fn, `${this.kind.name}.withLockAsync(fn)`);
     return runHoldingAsync(this.lockAsync(options), `${this.kind.name}.withLockAsync()`, fn, this.release);
+  }
+}
+
+/** A primitive with a read side and a write side, each taken and released, and what comes with them. */
+export abstract class ReadWriteLock extends Primitive {
+  /** (no-ops once the memory is closed: closing released what this handle held) */
+  private readonly releaseRead = () => void (this.view.length === 0 || this.readUnlock());
+  private readonly releaseWrite = () => void (this.view.length === 0 || this.writeUnlock());
+
+  /** Takes a read lock, sleeping if need be: true when held, false when the timeout passed. */
+  abstract readLock(options?: WaitOptions): boolean;
+  /** As readLock(), without blocking the event loop. */
+  abstract readLockAsync(options?: AsyncWaitOptions): Promise<boolean>;
+  /** Releases a read lock. */
+  abstract readUnlock(): void;
+  /** Takes the write lock, sleeping if need be: true when held, false when the timeout passed. */
+  abstract writeLock(options?: WaitOptions): boolean;
+  /** As writeLock(), without blocking the event loop. */
+  abstract writeLockAsync(options?: AsyncWaitOptions): Promise<boolean>;
+  /** Releases the write lock. */
+  abstract writeUnlock(): void;
+
+  /**
+   * Takes a read lock for a `using` block: `using _ = rw.read()`.
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as readLock() otherwise
+   */
+  read(options?: WaitOptions): Held {
+    return held(this.readLock(options), `${this.kind.name}.read()`, this.releaseRead);
+  }
+
+  /**
+   * Takes the write lock for a `using` block: `using _ = rw.write()`.
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as writeLock() otherwise
+   */
+  write(options?: WaitOptions): Held {
+    return held(this.writeLock(options), `${this.kind.name}.write()`, this.releaseWrite);
+  }
+
+  /**
+   * As read(), without blocking the event loop: `await using _ = await rw.readAsync()`.
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as readLockAsync() otherwise
+   */
+  async readAsync(options?: AsyncWaitOptions): Promise<Held> {
+    return held(await this.readLockAsync(options), `${this.kind.name}.readAsync()`, this.releaseRead);
+  }
+
+  /**
+   * As write(), without blocking the event loop: `await using _ = await rw.writeAsync()`.
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed; as writeLockAsync() otherwise
+   */
+  async writeAsync(options?: AsyncWaitOptions): Promise<Held> {
+    return held(await this.writeLockAsync(options), `${this.kind.name}.writeAsync()`, this.releaseWrite);
+  }
+
+  /**
+   * Runs `fn` holding a read lock, and releases it however `fn` ends.
+   * @returns what `fn` returns
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  withRead<T>(fn: () => T, options?: WaitOptions): T {
+    checkFunction(fn, `${this.kind.name}.withRead(fn)`);
+    return runHolding(this.readLock(options), `${this.kind.name}.withRead()`, fn, this.releaseRead);
+  }
+
+  /**
+   * Runs `fn` holding the write lock, and releases it however `fn` ends.
+   * @returns what `fn` returns
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  withWrite<T>(fn: () => T, options?: WaitOptions): T {
+    checkFunction(fn, `${this.kind.name}.withWrite(fn)`);
+    return runHolding(this.writeLock(options), `${this.kind.name}.withWrite()`, fn, this.releaseWrite);
+  }
+
+  /**
+   * Runs `fn` (sync or async) holding a read lock, and releases it however `fn` ends.
+   * @returns a promise of what `fn` returns (or resolves to)
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  async withReadAsync<T>(fn: () => T | Promise<T>, options?: AsyncWaitOptions): Promise<T> {
+    checkFunction(fn, `${this.kind.name}.withReadAsync(fn)`);
+    return runHoldingAsync(this.readLockAsync(options), `${this.kind.name}.withReadAsync()`, fn, this.releaseRead);
+  }
+
+  /**
+   * Runs `fn` (sync or async) holding the write lock, and releases it however `fn` ends.
+   * @returns a promise of what `fn` returns (or resolves to)
+   * @throws {FastipcError} ETIMEDOUT when the timeout passed (fn did not run); what `fn` throws
+   */
+  async withWriteAsync<T>(fn: () => T | Promise<T>, options?: AsyncWaitOptions): Promise<T> {
+    checkFunction(fn, `${this.kind.name}.withWriteAsync(fn)`);
+    return runHoldingAsync(this.writeLockAsync(options), `${this.kind.name}.withWriteAsync()`, fn, this.releaseWrite);
   }
 }

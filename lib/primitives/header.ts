@@ -10,12 +10,27 @@
  * Zeroed memory is "fresh". Whoever wins CAS(magic, 0 -> MAGIC) writes the fields and
  * then stores the version; everyone else waits for the version and checks it. So an
  * attacher never uses fields that are still being written (a semaphore's initial count).
+ *
+ * A primitive of more than one 64-byte line (a RwLock) is created only on zeroed memory
+ * (a RangeError otherwise, before anything is written), and its creator marks each later
+ * line that its init() left without a primitive of its own (a part, kinds.ts):
+ *
+ * | offset | meaning                                                              |
+ * |--------|----------------------------------------------------------------------|
+ * | +0     | CONTINUED: no kind's magic (its low byte is not a printable letter)  |
+ * | +4     | bytes back to the primitive's start                                  |
+ *
+ * so that a primitive made on such a line is a RangeError that names the one it is in.
  */
 import { FastipcError } from '../core/errors';
 import { article, kindOfMagic, type Kind } from './kinds';
 
 export const MAGIC = 0;
 export const VERSION = 1;
+/** Bytes of a line: every primitive with a header starts on one and takes whole lines. */
+export const LINE = 64;
+/** Word 0 of a later line of a multi-line primitive; word 1 holds the bytes back to its start. */
+export const CONTINUED = 0x2d2d2d01;
 
 const INIT_GRACE_MS = 1000;
 
@@ -24,12 +39,20 @@ const INIT_GRACE_MS = 1000;
  * it. Returns true if this call initialised it.
  */
 export function initOrAttach(view: Int32Array, kind: Kind, byteOffset: number, init: () => void): boolean {
+  if (view.length > LINE / 4 && Atomics.load(view, MAGIC) === 0) checkZeroed(view, kind, byteOffset);
   const found = Atomics.compareExchange(view, MAGIC, 0, kind.magic);
   if (found === 0) {
     init();
+    for (let at = LINE / 4; at < view.length; at += LINE / 4) {
+      if (Atomics.load(view, at) === 0) {
+        view[at + 1] = at * 4;
+        Atomics.store(view, at, CONTINUED);
+      }
+    }
     Atomics.store(view, MAGIC + 1, kind.version);
     return true;
   }
+  if (found === CONTINUED) throw inside(view, kind, byteOffset);
   if (found !== kind.magic) {
     const other = kindOfMagic(found);
     throw new TypeError(
@@ -64,4 +87,29 @@ export function initOrAttach(view: Int32Array, kind: Kind, byteOffset: number, i
     );
   }
   return false;
+}
+
+/** A multi-line primitive is created only on zeroed memory: otherwise nothing is written. */
+function checkZeroed(view: Int32Array, kind: Kind, byteOffset: number): void {
+  const at = view.findIndex((w, i) => i >= LINE / 4 && w !== 0);
+  if (at < 0) return;
+  const other = at % (LINE / 4) === 0 ? kindOfMagic(view[at]) : undefined;
+  throw new RangeError(
+    `${article(kind.name)} at byteOffset ${byteOffset} takes ${kind.bytes} bytes, which must be zeroed to ` +
+      `create it: the word at byteOffset ${byteOffset + at * 4} is not` +
+      (other ? ` (${article(other.name)} is there)` : ''),
+  );
+}
+
+/** The RangeError for a primitive made on a later line of a multi-line one. */
+function inside(view: Int32Array, kind: Kind, byteOffset: number): RangeError {
+  const back = view[MAGIC + 1];
+  const start = view.byteOffset - back;
+  const ok = back > 0 && back % LINE === 0 && start >= 0;
+  const outer = ok ? kindOfMagic(new Int32Array(view.buffer, start, 1)[0]) : undefined;
+  return new RangeError(
+    `memory at byteOffset ${byteOffset} is inside ` +
+      (outer ? `the ${outer.name} at byteOffset ${byteOffset - back}` : 'another primitive') +
+      `, not free for ${article(kind.name)}`,
+  );
 }

@@ -26,6 +26,11 @@ export interface KindSpec<State extends object = object> {
   readonly named: string;
   /** Layout version of the words, stored at +4 (default 1). */
   readonly version?: number;
+  /**
+   * A part of another primitive (a RwLock's writer lock): known by its magic, so that no
+   * other kind attaches to it, but not listed, and with no Named form (`named` unused).
+   */
+  readonly part?: boolean;
   /** The words after the magic and version, from +8 on; the rest show as reserved. */
   readonly fields: readonly WordField[];
   /** The state, decoded from the primitive's words (index 0 = the magic). */
@@ -63,7 +68,7 @@ export function defineKind<State extends object>(spec: KindSpec<State>): Kind<St
     throw new RangeError(`kind ${spec.name}: bytes must be a positive multiple of 64, got ${spec.bytes}`);
   }
   const magic = magicOf(spec.tag);
-  const clash = byMagic.get(magic) ?? byName.get(spec.name) ?? byNamed.get(spec.named);
+  const clash = byMagic.get(magic) ?? byName.get(spec.name) ?? (spec.part ? undefined : byNamed.get(spec.named));
   if (clash) throw new TypeError(`kind ${spec.name} (${spec.tag}, ${spec.named}) clashes with ${clash.name}`);
   const kind: Kind<State> = {
     ...spec,
@@ -73,7 +78,7 @@ export function defineKind<State extends object>(spec: KindSpec<State>): Kind<St
   };
   byMagic.set(magic, kind as Kind);
   byName.set(spec.name, kind as Kind);
-  byNamed.set(spec.named, kind as Kind);
+  if (!spec.part) byNamed.set(spec.named, kind as Kind);
   return kind;
 }
 
@@ -87,9 +92,9 @@ export function kindOfNamed(named: string): Kind | undefined {
   return byNamed.get(named);
 }
 
-/** Every kind, in the order they were defined. */
+/** Every kind but parts, in the order they were defined. */
 export function allKinds(): readonly Kind[] {
-  return [...byMagic.values()];
+  return [...byMagic.values()].filter((k) => !k.part);
 }
 
 /** "a Mutex", "an Event". */

@@ -11,6 +11,7 @@ import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import { FastipcError } from '../core/errors';
 import type { Memory } from '../core/memory';
 import { Lock } from './guard';
+import type { Kind } from './kinds';
 import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
@@ -38,6 +39,8 @@ const HANDOFF_GRACE_MS = 5;
 export class Mutex extends Lock {
   /** Bytes of memory a Mutex takes. */
   static readonly BYTES = 64 as const;
+  /** @internal The kind it is made of: a subclass may be another (RwLock's writer lock). */
+  protected static readonly KIND: Kind = MUTEX_KIND;
   private readonly tid: number;
   private readonly pid: number;
   private readonly startLo: number;
@@ -54,7 +57,7 @@ export class Mutex extends Lock {
    * @throws {RangeError} a misaligned or out-of-bounds offset
    */
   constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
-    super(MUTEX_KIND, memory, byteOffset, options, () => {});
+    super((new.target as typeof Mutex).KIND, memory, byteOffset, options, () => {});
     this.owner = new OwnerRecord(this.view, OWNER_PID, TID_MASK);
     ({ tid: this.tid, pid: this.pid, startLo: this.startLo } = this.owner);
     this.lockWait = {

@@ -6,15 +6,15 @@
 import { selectBackend, type Backend, type BackendName, type PrimitiveOptions } from '../backend';
 import { region, type Memory } from '../core/memory';
 import { checkOptions } from '../core/validate';
-import { initOrAttach } from './header';
+import { initOrAttach, LINE } from './header';
 import { article, kindOfMagic, type Kind } from './kinds';
 
 /**
  * Primitives with a header start on a 64-byte line of their buffer (and take whole lines),
  * so that two of them either coincide (the same kind attaches, another is a TypeError) or
- * do not overlap at all.
+ * do not overlap at all (header.ts marks the later lines of a larger one).
  */
-export const LINE = 64;
+export { LINE };
 
 /** What every primitive with a header has: its backend, and whether this handle created it. */
 export abstract class Primitive {

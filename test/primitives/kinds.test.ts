@@ -34,6 +34,7 @@ test('the built-in kinds are listed in order, each with its own tag and Named na
     ['Condition', 'COND', 'condition', 'fastipc-condition.'],
     ['Barrier', 'BARR', 'barrier', 'fastipc-barrier.'],
     ['Latch', 'LTCH', 'latch', 'fastipc-latch.'],
+    ['RwLock', 'RWLK', 'rwlock', 'fastipc-rwlock.'],
   ]);
 });
 
