@@ -34,7 +34,9 @@
  * Limits: a party killed after arriving stays counted (the generation completes with it);
  * one killed before arriving leaves the others waiting until their timeouts. A waiter
  * tells its generation from the next ones by 15 bits: with more threads than parties,
- * 32768 generations passing during one wait would go unseen.
+ * 32768 generations passing during one wait would go unseen, and if that wait then timed
+ * out, its withdrawal would take back an arrival of a later generation (which then needs
+ * one more party).
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } from '../core/deadline';
@@ -150,7 +152,8 @@ export class Barrier extends Primitive {
    * Arrives, and waits until every party of this generation has; blocks the calling thread.
    * @returns 'last' to the party whose arrival completed the generation (at once), true to
    *   the others once it completed, false when the timeout passed first (the arrival is then
-   *   taken back; `timeout: 0` succeeds only for the last party)
+   *   taken back; `timeout: 0` succeeds for the last party, or if the generation completes
+   *   before the call can take its arrival back)
    * @throws {TypeError|RangeError} bad options (before arriving)
    */
   wait(options?: WaitOptions): boolean | 'last' {
@@ -158,7 +161,14 @@ export class Barrier extends Primitive {
     const deadline = deadlineOf(options);
     const gen = this.arrive();
     if (gen === LAST) return 'last';
-    return waitSync(this.impl, this.view, this.released, gen, deadline) || this.withdraw(gen);
+    let released: boolean;
+    try {
+      released = waitSync(this.impl, this.view, this.released, gen, deadline);
+    } catch (err) {
+      this.withdraw(gen); // (a failed wait takes its arrival back too, as the async one does)
+      throw err;
+    }
+    return released || this.withdraw(gen);
   }
 
   /**

@@ -29,10 +29,15 @@
  *
  * Semantics (as pthread_cond_t):
  * - spurious wakeups are allowed: a wait may return true without a notify aimed at it (a
- *   notifyOne whose waiter left for a timeout wakes another, so that none is lost);
+ *   waiter looks at seq every 200 ms, so a notifyOne whose wake reached a waiter that then
+ *   left, an aborted async wait or a killed process, still releases one within 200 ms; and
+ *   any waiter that looks after a notify returns);
  * - the wait returns with the mutex held again, on a timeout (false) too, and when the wait
- *   fails (abort, closed memory: the error comes after the relock). If the mutex's holder
- *   died meanwhile, the relock takes it over and `mutex.recovered` is true;
+ *   fails (abort, closed condition memory: the error comes after the relock), unless the
+ *   mutex itself is closed meanwhile (a NamedMutex: its ERR_FASTIPC_CLOSED then). If the
+ *   mutex's holder died meanwhile, the relock takes it over and `mutex.recovered` is true;
+ *   waitFor then returns at once (with what the predicate says), so the caller sees it
+ *   before anything else unlocks the mutex (an unlock ends `recovered`);
  * - notifyOne wakes at least one waiter if any waits; notifyAll wakes every waiter that was
  *   waiting when it was called; neither is remembered for later waiters;
  * - seq wraps after 2^32 notifies: a waiter that sleeps through exactly 2^32 of them (and no
@@ -52,6 +57,8 @@ import { waitAsync, waitSync, type WaitProtocol } from './wait';
 
 const SEQ = 2;
 const SLEEPERS = 3;
+/** Longest sleep between looks at seq. */
+const RECHECK_MS = 200;
 
 export const CONDITION_KIND = defineKind({
   name: 'Condition',
@@ -95,7 +102,9 @@ export class Condition extends Primitive {
     // ctx: seq when the wait began (read while the mutex was held); any change is a notify
     this.seqWait = {
       index: SEQ,
-      slice: () => Infinity,
+      // bounded: a wake that went to a waiter which then left (an aborted async wait that V8
+      // still lists, a killed process) is made good by the next look at seq
+      slice: () => RECHECK_MS,
       grab: (start) => Atomics.load(this.view, SEQ) !== start,
       enter: () => this.addSleeper(SLEEPERS),
       attempt: (start) => {
@@ -103,11 +112,9 @@ export class Condition extends Primitive {
         return seq !== start || seq;
       },
       recheck: () => false,
-      exit: (taken) => {
-        // Leaving without a notify (timeout, abort): a notifyOne's wake may have come to us
-        // as we left; pass it on to another sleeper (a spurious wakeup at worst).
-        if (this.removeSleeper(SLEEPERS) > 1 && !taken) this.impl.wake(this.view, SEQ, 1);
-      },
+      // a wait that was woken returns true (attempt sees seq moved); an aborted one that a
+      // wake reached has it passed on by the backend; the slices cover the rest
+      exit: () => void this.removeSleeper(SLEEPERS),
     };
   }
 
@@ -157,7 +164,9 @@ export class Condition extends Primitive {
    * Waits (as wait()) until `predicate()` is true, checking it under `mutex` before each
    * wait: the loop every condition variable needs, with one deadline for all its waits.
    * @returns true when `predicate()` returned true, false when the timeout passed first
-   *   (then `predicate()` was false at its last check); `mutex` is held in both cases
+   *   (then `predicate()` was false at its last check); `mutex` is held in both cases. When
+   *   a wait's relock took the mutex over from a dead holder it returns at once, with what
+   *   `predicate()` says, so that the caller sees `mutex.recovered`
    */
   waitFor(mutex: Mutex, predicate: () => boolean, options?: WaitOptions): boolean {
     checkMutex(mutex, 'waitFor');
@@ -166,7 +175,10 @@ export class Condition extends Primitive {
     const deadline = deadlineOf(options);
     while (!predicate()) {
       const left = remaining(deadline);
-      if (left === 0 || (!this.wait(mutex, { timeout: left }) && !predicate())) return false;
+      if (left === 0) return false;
+      const notified = this.wait(mutex, { timeout: left });
+      if (mutex.recovered) return predicate(); // the caller repairs first
+      if (!notified && !predicate()) return false;
     }
     return true;
   }
@@ -182,7 +194,10 @@ export class Condition extends Primitive {
     const deadline = deadlineOf(options);
     while (!predicate()) {
       const left = remaining(deadline);
-      if (left === 0 || (!(await this.waitAsync(mutex, { timeout: left, signal })) && !predicate())) return false;
+      if (left === 0) return false;
+      const notified = await this.waitAsync(mutex, { timeout: left, signal });
+      if (mutex.recovered) return predicate(); // the caller repairs first
+      if (!notified && !predicate()) return false;
     }
     return true;
   }
