@@ -21,6 +21,16 @@ import { named } from './named';
 
 export { named, type NamedClass, type NamedHandle, type NamedOptions } from './named';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory';
+export {
+  locks,
+  type Lock,
+  type LockGrantedCallback,
+  type LockInfo,
+  type LockManager,
+  type LockManagerSnapshot,
+  type LockMode,
+  type LockOptions,
+} from './web-locks';
 
 /**
  * A Mutex in its own named segment, shared by every process that opens the name.

@@ -9,7 +9,7 @@ export { Condition, CONDITION_KIND } from './condition';
 export { Barrier, BARRIER_KIND, barrierParties, type BarrierOptions } from './barrier';
 export { Latch, LATCH_KIND, latchCount, type LatchOptions } from './latch';
 export { RwLock } from './rwlock';
-export { RWLOCK_KIND } from './rwlock-word';
+export { RWLOCK_KIND, rwLockHolders } from './rwlock-word';
 export { FutexWord } from './futex-word';
 export { AtomicU32 } from './atomic-u32';
 export { AtomicU64 } from './atomic-u64';

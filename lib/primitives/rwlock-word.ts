@@ -150,6 +150,28 @@ export const RWLOCK_WRITER_KIND = defineKind({
 });
 
 /**
+ * Who holds the RwLock whose words these are (index 0 = its magic), for display and for
+ * locks.query(): the writer (while WRITER is set: the writer lock's recorded holder, once
+ * its record is written) and every reader whose slot is claimed.
+ */
+export function rwLockHolders(
+  words: ArrayLike<number>,
+): Array<{ mode: 'exclusive' | 'shared'; pid: number; tid: number }> {
+  const out: Array<{ mode: 'exclusive' | 'shared'; pid: number; tid: number }> = [];
+  if (words[STATE] & WRITER) {
+    const base = W; // the writer lock (a Mutex) on line 1: its state at +8, its owner record from +12
+    const tid = words[base + 2] & 0x0fffffff;
+    if (tid !== 0 && words[base + 6] === tid) out.push({ mode: 'exclusive', pid: words[base + 3], tid });
+  }
+  for (let i = 0; i < SLOTS; i++) {
+    const claim = words[slotWord(i)];
+    const tid = claim & TID_MASK;
+    if (tid !== 0) out.push({ mode: 'shared', pid: claim & SEALED ? words[slotWord(i) + 1] : 0, tid });
+  }
+  return out;
+}
+
+/**
  * What a scan of the slots found: every slot free; some reader holding one; one held by
  * the calling thread itself (a sync writer would wait for itself for ever).
  */
