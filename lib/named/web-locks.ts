@@ -191,9 +191,10 @@ async function request<T>(name: string, a: LockOptions | LockGrantedCallback<T>,
   const e = attach(name);
   // This process's requests for a name are granted in the order made (as the spec's queue):
   // each starts taking the RwLock once the one before it was granted or gave up.
+  // (an ifAvailable request never queues, so it takes no place in the chain)
   const before = e.last;
-  let turnOver!: () => void;
-  e.last = new Promise<void>((r) => (turnOver = r));
+  let turnOver = () => {};
+  if (!ifAvailable) e.last = new Promise<void>((r) => (turnOver = r));
   try {
     const shared = mode === 'shared';
     const me = currentThread();
@@ -202,7 +203,6 @@ async function request<T>(name: string, a: LockOptions | LockGrantedCallback<T>,
     if (ifAvailable) {
       const now = { timeout: 0 };
       taken = e.acquiring === 0 && (await (shared ? e.rw.readLockAsync(now) : e.rw.writeLockAsync(now)));
-      turnOver();
     } else {
       e.acquiring++;
       pending.add(info);
