@@ -111,3 +111,15 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
   expect(other.processCount).toBe(1);
   other.close();
 });
+
+test('NamedRwLock closed right after writeLockAsync(): the writer lock is free, the call rejects CLOSED', async () => {
+  const name = uniqueName('rwclose');
+  const other = new NamedRwLock(name);
+  const h = new NamedRwLock(name);
+  const p = h.writeLockAsync();
+  h.close();
+  await expect(p).rejects.toMatchObject({ code: 'ERR_FASTIPC_CLOSED' });
+  expect(other.writeLock({ timeout: 1000 })).toBe(true);
+  other.writeUnlock();
+  other.close();
+});

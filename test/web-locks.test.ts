@@ -89,6 +89,12 @@ test.each(['exclusive', 'shared'] as const)(
       await until(() => Atomics.load(ctl.w, 3) === 1, 15000, 'the holder');
       await killAll();
       const start = performance.now();
+      if (mode === 'exclusive') {
+        // a shared holder is told, but cannot repair: the next exclusive holder is told too
+        const seen = await locks.request(lock, { mode: 'shared', timeout: 5000 }, (l) => l!.recovered);
+        expect(seen).toBe(true);
+        expect(fs.existsSync(segmentFile(lock))).toBe(true); // kept for the next holder
+      }
       const got = await locks.request(lock, { timeout: 5000 }, (l) => ({ ...l! }));
       expect(performance.now() - start).toBeLessThan(2500);
       expect(got).toEqual({ name: lock, mode: 'exclusive', recovered: mode === 'exclusive' });
@@ -219,4 +225,26 @@ test("one process's requests for a name are granted in the order they were made"
   g.open();
   await Promise.all([first, ...rest]);
   expect(order).toEqual(['x1', 's1', 'x2', 's2']);
+});
+
+test('a queued request that is aborted does not let the ones behind it overtake the ones before it', async () => {
+  const lock = lockName('abort-order');
+  const order: string[] = [];
+  const g = gate();
+  const first = locks.request(lock, async () => {
+    order.push('r0');
+    await g.promise;
+  });
+  const r1 = locks.request(lock, () => void order.push('r1'));
+  const ac = new AbortController();
+  const r2 = locks.request(lock, { mode: 'shared', signal: ac.signal }, () => void order.push('r2'));
+  const r3 = locks.request(lock, { mode: 'shared' }, () => void order.push('r3'));
+  await turn();
+  ac.abort(new Error('gone'));
+  await expect(r2).rejects.toThrow('gone');
+  for (let i = 0; i < 5; i++) await turn();
+  expect(order).toEqual(['r0']);
+  g.open();
+  await Promise.all([first, r1, r3]);
+  expect(order).toEqual(['r0', 'r1', 'r3']);
 });

@@ -30,7 +30,7 @@
  * with `signal.reason` (a granted one runs on). Names starting with "-" are reserved
  * (NotSupportedError); `steal` is not offered (NotSupportedError). Beyond the spec:
  * `timeout` (ms) rejects a request not granted in time with a FastipcError ETIMEDOUT.
- * Order: one process's requests for a name are granted in the order made (each starts
+ * Order: one thread's requests for a name are granted in the order made (each starts
  * taking the RwLock once the one before it was granted or gave up; `ifAvailable` fails
  * while any is queued); between processes, exclusive requests are served in turn (the
  * RwLock's writer lock is fair) and a waiting exclusive request keeps new shared ones out
@@ -44,7 +44,7 @@ import { checkAsyncWaitOptions, type AbortSignalLike } from '../core/deadline';
 import { FastipcError } from '../core/errors';
 import { currentThread } from '../core/identity';
 import { describe } from '../core/validate';
-import { RwLock, rwLockHolders } from '../primitives';
+import { RwLock, RWLOCK_KIND, rwLockHolders } from '../primitives';
 import { SharedMemory, shmDir, PREFIX } from './shared-memory';
 
 /** Where the name starts in a lock's segment (after the RwLock). */
@@ -92,7 +92,7 @@ export interface LockInfo {
 export interface LockManagerSnapshot {
   /** Locks held now, by every process of this user. */
   readonly held: LockInfo[];
-  /** Requests of this process not yet granted. */
+  /** Requests of this thread not yet granted. */
   readonly pending: LockInfo[];
 }
 
@@ -110,7 +110,7 @@ export interface LockManager {
   request<T>(name: string, callback: LockGrantedCallback<T>): Promise<T>;
   /** As request(name, callback), with options (mode, ifAvailable, signal, timeout). */
   request<T>(name: string, options: LockOptions, callback: LockGrantedCallback<T>): Promise<T>;
-  /** The locks held by every process of this user, and those this process waits for. */
+  /** The locks held by every process of this user, and those this thread waits for. */
   query(): Promise<LockManagerSnapshot>;
 }
 
@@ -124,7 +124,7 @@ interface Entry {
   acquiring: number;
 }
 
-/** This thread's open lock segments, by name, and its pending requests. */
+/** This thread's open lock segments, by name, and its pending requests (module state: one per thread). */
 const open = new Map<string, Entry>();
 const pending = new Set<LockInfo>();
 
@@ -148,7 +148,7 @@ function attach(name: string): Entry {
       new DataView(shm.buffer).setUint32(NAME_AT, bytes.length, true);
       e = { shm, rw, users: 0, last: Promise.resolve(), acquiring: 0 };
     } catch (err) {
-      shm.close();
+      shm.release(false); // (not ours to remove: it holds something else)
       throw err;
     }
     open.set(name, e);
@@ -160,7 +160,11 @@ function attach(name: string): Entry {
 function detach(name: string, e: Entry): void {
   if (--e.users > 0) return;
   open.delete(name);
-  e.shm.close();
+  // A lock that still records a dead holder (a writer's DIED or WRITER, a reader's slot) is
+  // kept, if we were its last user, so that the next holder is told (recovered).
+  const words = new Int32Array(e.shm.buffer, 0, RwLock.BYTES / 4);
+  const state = RWLOCK_KIND.decode(Array.from(words)) as { writeLocked: boolean; writerDied: boolean };
+  e.shm.release(!state.writeLocked && !state.writerDied && rwLockHolders(words).length === 0);
 }
 
 function checkRequest(name: unknown, options: LockOptions): { mode: LockMode; ifAvailable: boolean } {
@@ -199,7 +203,7 @@ async function request<T>(name: string, a: LockOptions | LockGrantedCallback<T>,
     const shared = mode === 'shared';
     const me = currentThread();
     const info: LockInfo = { name, mode, clientId: `${me.pid}/${me.tid}` };
-    let taken: boolean;
+    let taken = false;
     if (ifAvailable) {
       const now = { timeout: 0 };
       taken = e.acquiring === 0 && (await (shared ? e.rw.readLockAsync(now) : e.rw.writeLockAsync(now)));
@@ -208,13 +212,15 @@ async function request<T>(name: string, a: LockOptions | LockGrantedCallback<T>,
       pending.add(info);
       try {
         const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
-        await turn(before, signal, deadline);
+        await turn(before, signal, deadline, name);
         const wait = { signal, timeout: Math.max(0, deadline - performance.now()) };
         taken = await (shared ? e.rw.readLockAsync(wait) : e.rw.writeLockAsync(wait));
       } finally {
         e.acquiring--;
         pending.delete(info);
-        turnOver();
+        // one that gives up lets the next go only once the one before it is through
+        if (taken) turnOver();
+        else void before.then(turnOver);
       }
       if (!taken) throw new FastipcError('ETIMEDOUT', `locks.request(${JSON.stringify(name)}): timed out`);
     }
@@ -230,8 +236,8 @@ async function request<T>(name: string, a: LockOptions | LockGrantedCallback<T>,
   }
 }
 
-/** Waits for `before` to settle; rejects with the signal's reason on abort, resolves at the deadline. */
-function turn(before: Promise<void>, signal: AbortSignalLike | undefined, deadline: number): Promise<void> {
+/** Waits for `before` to settle; rejects with the signal's reason on abort, ETIMEDOUT at the deadline. */
+function turn(before: Promise<void>, signal: AbortSignalLike | undefined, deadline: number, name: string) {
   return new Promise<void>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const done = (settle: () => void) => {
@@ -240,9 +246,14 @@ function turn(before: Promise<void>, signal: AbortSignalLike | undefined, deadli
       settle();
     };
     const onAbort = () => done(() => reject(signal!.reason));
-    // (at the deadline, the lock call that follows times out at once)
-    if (deadline !== Infinity)
-      timer = setTimeout(() => done(resolve), Math.min(2 ** 31 - 1, deadline - performance.now()));
+    const timedOut = () => new FastipcError('ETIMEDOUT', `locks.request(${JSON.stringify(name)}): timed out`);
+    // (setTimeout takes at most 2^31-1 ms: a longer deadline is armed again in pieces)
+    const arm = () => {
+      const left = deadline - performance.now();
+      if (left <= 0) return done(() => reject(timedOut()));
+      timer = setTimeout(arm, Math.min(left, 2 ** 31 - 1));
+    };
+    if (deadline !== Infinity) arm();
     signal?.addEventListener('abort', onAbort, { once: true });
     void before.then(() => done(resolve));
   });

@@ -74,6 +74,7 @@
  *
  * This file holds the layout, the kinds and the reader slots; rwlock.ts is the protocol.
  */
+import { FastipcError } from '../core/errors';
 import { isAlive, currentThread, threadExists } from '../core/identity';
 import { LINE } from './header';
 import { defineKind } from './kinds';
@@ -210,7 +211,7 @@ export class ReaderSlots {
     const v = this.view;
     for (let k = 0; k < SLOTS; k++) {
       const at = slotWord((this.home + k) & (SLOTS - 1));
-      const word = v[at];
+      const word = Atomics.load(v, at);
       if ((word & TID_MASK) !== 0) continue;
       const claim = this.tid | ((word + CLAIM_GEN) & CLAIM_GEN_MASK);
       if (Atomics.compareExchange(v, at, word, claim) !== word) continue;
@@ -298,4 +299,13 @@ export class ReaderSlots {
     }
     return Atomics.compareExchange(v, at, word, word & CLAIM_GEN_MASK) === word;
   }
+}
+
+/** ERR_FASTIPC_RECURSIVE for a sync call of a thread that holds `what` already. */
+export function nested(method: string, what: string): FastipcError {
+  return new FastipcError(
+    'ERR_FASTIPC_RECURSIVE',
+    `RwLock.${method}(): the calling thread holds ${what} already; the lock is not recursive, ` +
+      'and a read lock is never upgraded: release it first',
+  );
 }

@@ -6,7 +6,7 @@
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, remaining, throwIfAborted } from '../core/deadline';
 import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
-import { FastipcError } from '../core/errors';
+import { closedError, FastipcError } from '../core/errors';
 import type { Memory } from '../core/memory';
 import { ReadWriteLock } from './guard';
 import { LINE } from './header';
@@ -18,6 +18,7 @@ import {
   RWLOCK_KIND,
   RWLOCK_WORDS,
   RWLOCK_WRITER_KIND,
+  nested,
   SCAN,
 } from './rwlock-word';
 import { TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
@@ -57,6 +58,7 @@ export class RwLock extends ReadWriteLock {
   private readonly drainSync: WaitProtocol;
   private readonly drainAsync: WaitProtocol;
   private readonly readTurns = new TurnQueue();
+  private writeAcquiring = 0; // writeLockAsync calls of this handle between taking the writer lock and WRITER
 
   /**
    * Creates the lock (free) at `byteOffset` in `memory` if the memory there is zeroed, or
@@ -188,7 +190,10 @@ export class RwLock extends ReadWriteLock {
     const signal = checkAsyncWaitOptions(options);
     throwIfAborted(signal);
     const deadline = deadlineOf(options);
-    if (!(await this.writer.lockAsync({ timeout: remaining(deadline), signal }))) return false;
+    this.writeAcquiring++;
+    const taking = this.writer.lockAsync({ timeout: remaining(deadline), signal });
+    if (!(await taking.finally(() => this.writeAcquiring--))) return false;
+    if (this.memoryClosed) throw closedError(); // (closing released the writer lock: releaseMemory)
     this.setState(this.writer.recovered ? WRITER | DIED : WRITER, 0);
     let ok = false;
     try {
@@ -227,7 +232,12 @@ export class RwLock extends ReadWriteLock {
     for (let at = this.mine.pop(); at !== undefined; at = this.mine.pop()) {
       if (this.slots.isMine(at)) this.leaveSlot(at);
     }
-    if (lastInThread && this.writerIsMine() && Atomics.load(this.view, STATE) & WRITER) this.writeUnlock();
+    if (this.writerIsMine()) {
+      const writer = Atomics.load(this.view, STATE) & WRITER;
+      if (writer && lastInThread) this.writeUnlock();
+      // a writeLockAsync of this handle that has the writer lock and not yet set WRITER: it sees the memory closed
+      else if (!writer && (lastInThread || this.writeAcquiring > 0)) this.writer.unlock();
+    }
     this.dropSleepers(WAITING);
   }
 
@@ -305,13 +315,7 @@ export class RwLock extends ReadWriteLock {
   /** Whether the readers have all left (`judge`: reclaim dead ones now); a sync writer's own read lock throws. */
   private drained(sync: boolean, judge: boolean, slow: boolean): boolean {
     const found = this.slots.scan(judge, slow);
-    if (found === SCAN.SELF && sync) {
-      throw new FastipcError(
-        'ERR_FASTIPC_RECURSIVE',
-        'RwLock.writeLock(): the calling thread holds a read lock (through another handle); ' +
-          'a read lock is never upgraded: release it first',
-      );
-    }
+    if (found === SCAN.SELF && sync) throw nested('writeLock', 'a read lock (through another handle)');
     return found === SCAN.EMPTY;
   }
 
@@ -340,11 +344,7 @@ export class RwLock extends ReadWriteLock {
 
   /** Sync calls never nest (they would wait for the calling thread itself). */
   private refuseNested(method: string): void {
-    if (this.mine.length === 0 && !this.writerIsMine()) return;
-    throw new FastipcError(
-      'ERR_FASTIPC_RECURSIVE',
-      `RwLock.${method}(): the calling thread holds this lock already (for ` +
-        `${this.mine.length > 0 ? 'reading' : 'writing'}); it is not recursive, and a read lock is never upgraded`,
-    );
+    if (this.mine.length > 0 || this.writerIsMine())
+      throw nested(method, this.mine.length > 0 ? 'a read lock' : 'the write lock');
   }
 }
