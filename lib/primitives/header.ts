@@ -39,7 +39,14 @@ const INIT_GRACE_MS = 1000;
  * it. Returns true if this call initialised it.
  */
 export function initOrAttach(view: Int32Array, kind: Kind, byteOffset: number, init: () => void): boolean {
-  if (view.length > LINE / 4 && Atomics.load(view, MAGIC) === 0) checkZeroed(view, kind, byteOffset);
+  if (view.length > LINE / 4 && Atomics.load(view, MAGIC) === 0) {
+    try {
+      checkZeroed(view, kind, byteOffset);
+    } catch (err) {
+      // not zeroed because another creator took the magic meanwhile and writes its lines: attach
+      if (Atomics.load(view, MAGIC) === 0) throw err;
+    }
+  }
   const found = Atomics.compareExchange(view, MAGIC, 0, kind.magic);
   if (found === 0) {
     init();
