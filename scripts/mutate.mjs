@@ -26,6 +26,44 @@ const require = createRequire(import.meta.url);
 /** { id, what, file, find (must occur exactly once), replace, tests (jest path patterns) } */
 export const MUTANTS = [
   {
+    id: 'chan-publish-before-copy',
+    what: 'Channel send stores tail (publishes) before writing the message into its slot',
+    file: 'lib/primitives/channel-ring.ts',
+    find:
+      '      v[at] = message.length;\n      this.bytes.set(message, at * 4 + 4);\n' +
+      '      Atomics.store(v, TAIL, tail + 1 === 2 * this.cap ? 0 : tail + 1);',
+    replace:
+      '      Atomics.store(v, TAIL, tail + 1 === 2 * this.cap ? 0 : tail + 1);\n' +
+      '      v[at] = message.length;\n      this.bytes.set(message, at * 4 + 4);',
+    tests: ['test/primitives/channel'],
+  },
+  {
+    id: 'chan-no-receive-lock',
+    what: 'Channel receive reads without its lock (two receivers take one message)',
+    file: 'lib/primitives/channel-ring.ts',
+    find: '    if (!this.take(this.recvLock, call, sync)) return (call.result = BUSY), false;',
+    replace: '',
+    tests: ['test/primitives/channel'],
+  },
+  {
+    id: 'chan-send-no-wake',
+    what: 'Channel send never wakes a sleeping receiver (it sees the message only at its slice end)',
+    file: 'lib/primitives/channel-ring.ts',
+    find: '    if (Atomics.load(v, RECV_SLEEPERS) !== 0) this.wakeOne(RECV_SEQ);',
+    replace: '',
+    tests: ['test/primitives/channel'],
+  },
+  {
+    id: 'chan-end-no-lock',
+    what: 'Channel end() sets ENDED without the send lock (a send racing it publishes after a receiver saw the end)',
+    file: 'lib/primitives/channel.ts',
+    find:
+      '    this.sendLock.lock(); // (a send publishes either before ENDED or not at all)\n    try {\n' +
+      '      Atomics.or(v, FLAGS, ENDED);\n    } finally {\n      this.sendLock.unlock();\n    }',
+    replace: '    Atomics.or(v, FLAGS, ENDED);',
+    tests: ['test/primitives/channel'],
+  },
+  {
     id: 'cond-seq-after-unlock',
     what: 'Condition.wait reads the sequence word after unlocking the mutex, not before (a notify in between is lost)',
     file: 'lib/primitives/condition.ts',

@@ -4,6 +4,7 @@
 import {
   FastipcError,
   NamedBarrier,
+  NamedChannel,
   NamedCondition,
   NamedEvent,
   NamedLatch,
@@ -23,6 +24,7 @@ const KINDS = [
   ['NamedBarrier', (name: string) => new NamedBarrier(name, { parties: 2 })],
   ['NamedLatch', (name: string) => new NamedLatch(name, { count: 1 })],
   ['NamedRwLock', (name: string) => new NamedRwLock(name)],
+  ['NamedChannel', (name: string) => new NamedChannel(name, { capacity: 2, maxMessageBytes: 8 })],
 ] as const;
 
 /** Every method and getter along the prototype chain, but the constructor, close and dispose. */
@@ -82,6 +84,10 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
       ...['writeLock', 'tryWriteLock', 'writeUnlock', 'writeLockAsync', 'write', 'writeAsync', 'withWrite'],
       ...['withWriteAsync', 'recovered', 'readers', 'writeLocked', 'processCount'],
     ],
+    NamedChannel: [
+      ...['send', 'trySend', 'sendAsync', 'receive', 'tryReceive', 'receiveAsync', 'receiveInto'],
+      ...[Symbol.asyncIterator, 'end', 'ended', 'size', 'capacity', 'maxMessageBytes', 'processCount'],
+    ],
   }[label];
   expect(list.map((m) => m.key)).toEqual(expect.arrayContaining(expected));
   h.close();
@@ -104,7 +110,9 @@ test.each(KINDS)('%s: after close() every member throws ERR_FASTIPC_CLOSED', asy
   for (const [key, outcome] of Object.entries(outcomes)) {
     expect([key, outcome]).toEqual([key, expect.stringMatching(/^(throws|rejects) ERR_FASTIPC_CLOSED$/)]);
   }
-  expect(outcomes.lockAsync ?? outcomes.waitAsync ?? outcomes.readLockAsync).toBe('rejects ERR_FASTIPC_CLOSED');
+  expect(outcomes.lockAsync ?? outcomes.waitAsync ?? outcomes.readLockAsync ?? outcomes.sendAsync).toBe(
+    'rejects ERR_FASTIPC_CLOSED',
+  );
   expect(() => h.close()).not.toThrow();
   expect(() => h[Symbol.dispose]()).not.toThrow();
   // the other handle of the same primitive, and of this process, is untouched

@@ -27,7 +27,9 @@ export type FastipcStateCode =
   /** The addon's async waits were used before their channel was set up (a bug). */
   | 'ERR_FASTIPC_NO_CHANNEL'
   /** Latch.countDown(n) with n more than the count (which stays as it was). */
-  | 'ERR_FASTIPC_LATCH_UNDERFLOW';
+  | 'ERR_FASTIPC_LATCH_UNDERFLOW'
+  /** Channel.send() (trySend, sendAsync) after end(): nothing was sent. */
+  | 'ERR_FASTIPC_CHANNEL_ENDED';
 
 /** The errno names the shim and the segment code pass on (ETIMEDOUT also for acquire() timeouts). */
 export type SystemErrorCode =

@@ -17,7 +17,8 @@ import {
 } from '../primitives';
 import { Barrier, BARRIER_KIND, barrierParties, type BarrierOptions } from '../primitives';
 import { Latch, LATCH_KIND, latchCount, type LatchOptions } from '../primitives';
-import { named } from './named';
+import { Channel, CHANNEL_KIND, channelBytes, namedChannelShape, type ChannelOptions } from '../primitives';
+import { named, type NamedHandle, type NamedOptions } from './named';
 
 export { named, type NamedClass, type NamedHandle, type NamedOptions } from './named';
 export { SharedMemory, type SharedMemoryOptions } from './shared-memory';
@@ -90,3 +91,21 @@ export class NamedLatch extends named<Latch, LatchOptions>(Latch, LATCH_KIND, la
  * const config = rw.withRead(() => readTheSharedConfig());
  */
 export class NamedRwLock extends named(RwLock, RWLOCK_KIND) {}
+
+const NamedChannelBase = named<Channel<any>, ChannelOptions<any>>(Channel, CHANNEL_KIND, namedChannelShape, (o) =>
+  channelBytes(o.capacity!, o.maxMessageBytes!),
+);
+
+/**
+ * A Channel in its own named segment, shared by every process that opens the name.
+ * `capacity` and `maxMessageBytes` are required (they size the segment), and must match
+ * an existing channel's (a TypeError naming both otherwise). close() closes this handle;
+ * end() ends the channel for everyone.
+ * @example
+ * using jobs = new NamedChannel('jobs', { capacity: 256, maxMessageBytes: 4096, codec: codecs.json });
+ * jobs.send({ file: 'a.txt' });            // another process: for await (const job of jobs) ...
+ */
+export class NamedChannel<T = Uint8Array> extends (NamedChannelBase as unknown as new <U>(
+  name: string,
+  options: ChannelOptions<U> & { capacity: number; maxMessageBytes: number } & NamedOptions,
+) => Channel<U> & NamedHandle)<T> {}

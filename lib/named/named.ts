@@ -81,6 +81,7 @@ export function named<T extends Primitive, O extends object = object>(
   Base: PrimitiveClass<T, O>,
   kind: Kind,
   check: (options: Partial<O>) => void = () => {},
+  sizeOf: (options: Partial<O>) => number = () => kind.bytes,
 ): NamedClass<T, O> {
   const Unsafe = Base as unknown as new (memory: Memory, byteOffset: number, options?: object) => object;
   class Named extends Unsafe implements NamedHandle {
@@ -91,17 +92,32 @@ export function named<T extends Primitive, O extends object = object>(
       const opts = checkOptions<O & NamedOptions>(options);
       check(opts as Partial<O>);
       checkName(name);
-      const shm = SharedMemory.openFile(kind.namedPrefix + name, name, {
-        size: kind.bytes,
-        mode: opts.mode,
-        allowForeign: opts.allowForeign,
-      });
+      const open = (size: number) =>
+        SharedMemory.openFile(kind.namedPrefix + name, name, {
+          size,
+          mode: opts.mode,
+          allowForeign: opts.allowForeign,
+        });
+      const size = sizeOf(opts as Partial<O>);
+      let shm: SharedMemory;
+      let tooSmall: unknown;
+      try {
+        shm = open(size);
+      } catch (err) {
+        // an existing segment smaller than these options need (a Channel of another shape):
+        // attach anyway, so that the primitive's own check says what differs
+        if (!(err instanceof RangeError) || size === kind.bytes) throw err;
+        tooSmall = err;
+        shm = open(kind.bytes);
+      }
       try {
         // (the options as given, inherited properties too, with the futex backend)
         super(shm.buffer, 0, Object.assign(Object.create(opts) as object, { backend: 'futex' }));
+        if (tooSmall) throw tooSmall;
       } catch (err) {
-        // Other data in the segment: close it, and leave the segment alone (not ours to remove).
-        shm.release(false);
+        // Other data in the segment: close it, and leave the segment alone (not ours to remove);
+        // one that this call made (its old one went meanwhile) goes again
+        shm.release(shm.created);
         throw err;
       }
       this.name = name;

@@ -102,7 +102,7 @@ function checkZeroed(view: Int32Array, kind: Kind, byteOffset: number): void {
   if (at < 0) return;
   const other = at % (LINE / 4) === 0 ? kindOfMagic(view[at]) : undefined;
   throw new RangeError(
-    `${article(kind.name)} at byteOffset ${byteOffset} takes ${kind.bytes} bytes, which must be zeroed to ` +
+    `${article(kind.name)} at byteOffset ${byteOffset} takes ${view.length * 4} bytes, which must be zeroed to ` +
       `create it: the word at byteOffset ${byteOffset + at * 4} is not` +
       (other ? ` (${article(other.name)} is there)` : ''),
   );

@@ -10,6 +10,9 @@ export { Barrier, BARRIER_KIND, barrierParties, type BarrierOptions } from './ba
 export { Latch, LATCH_KIND, latchCount, type LatchOptions } from './latch';
 export { RwLock } from './rwlock';
 export { RWLOCK_KIND, rwLockHolders } from './rwlock-word';
+export { Channel, type ChannelOptions } from './channel';
+export { CHANNEL_KIND, channelBytes, namedChannelShape } from './channel-word';
+export { codecs, type Codec } from './codecs';
 export { FutexWord } from './futex-word';
 export { AtomicU32 } from './atomic-u32';
 export { AtomicU64 } from './atomic-u64';

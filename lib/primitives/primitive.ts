@@ -16,7 +16,11 @@ import { article, kindOfMagic, type Kind } from './kinds';
  */
 export { LINE };
 
-/** What every primitive with a header has: its backend, and whether this handle created it. */
+/**
+ * What every primitive with a header has: its backend, and whether this handle created it.
+ * It takes its kind's size, or `bytes` (a multiple of 64) for a kind whose size its options
+ * set (a Channel's capacity).
+ */
 export abstract class Primitive {
   /** The backend this handle sleeps and wakes with. */
   readonly backend: BackendName;
@@ -38,14 +42,15 @@ export abstract class Primitive {
     byteOffset: number,
     options: PrimitiveOptions | undefined,
     init: (view: Int32Array) => void,
+    bytes: number = kind.bytes,
   ) {
     checkOptions(options);
     this.kind = kind;
-    const r = region(memory, byteOffset, kind.bytes, 4, kind.name);
+    const r = region(memory, byteOffset, bytes, 4, kind.name);
     if (r.offset % LINE !== 0) throw misaligned(kind, byteOffset as number, r.offset, r.buffer);
     this.impl = selectBackend(r, options, kind.name);
     this.backend = this.impl.name;
-    this.view = new Int32Array(r.buffer, r.offset, kind.bytes / 4);
+    this.view = new Int32Array(r.buffer, r.offset, bytes / 4);
     this.initialized = initOrAttach(this.view, kind, byteOffset, () => init(this.view));
   }
 
