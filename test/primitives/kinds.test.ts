@@ -35,6 +35,7 @@ test('the built-in kinds are listed in order, each with its own tag and Named na
     ['Barrier', 'BARR', 'barrier', 'fastipc-barrier.'],
     ['Latch', 'LTCH', 'latch', 'fastipc-latch.'],
     ['RwLock', 'RWLK', 'rwlock', 'fastipc-rwlock.'],
+    ['Channel', 'CHAN', 'channel', 'fastipc-channel.'],
   ]);
 });
 
