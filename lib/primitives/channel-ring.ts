@@ -233,7 +233,9 @@ export abstract class ChannelRing extends Primitive {
       },
       recheck: (_seq, slept) => !slept && this.tryReceiveCall(call, sync),
       exit: (taken, queued) => {
-        if (this.removeSleeper(RECV_SLEEPERS) > 1 && !taken && !queued) this.wakeOne(RECV_SEQ);
+        // leaving without a message (a target too small leaves it queued): pass a wake on
+        const left = !taken || call.result === TOO_SMALL;
+        if (this.removeSleeper(RECV_SLEEPERS) > 1 && left && !queued) this.wakeOne(RECV_SEQ);
       },
     };
   }

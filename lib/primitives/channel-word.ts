@@ -77,6 +77,7 @@
  *   (wait.ts's TurnQueue), so a thread's unawaited sendAsync calls keep their order.
  */
 import { checkInteger } from '../core/validate';
+import { checkCodec } from './codecs';
 import { LINE } from './header';
 import { defineKind } from './kinds';
 
@@ -102,6 +103,8 @@ export const RECV_LOCK = 2 * LINE;
 export const SLOTS = 5 * LINE;
 export const CAPACITY_MAX = 2 ** 24;
 export const MAX_BYTES_MAX = 2 ** 30;
+/** The largest Channel: 2^40 bytes (a TypedArray's limit is higher; memory runs out first). */
+export const BYTES_MAX = 2 ** 40;
 
 const { CAPACITY, MAX_BYTES, FLAGS, RECV_SLEEPERS, SEND_SLEEPERS } = CHANNEL_WORDS;
 
@@ -161,17 +164,27 @@ export function channelShape(options: { capacity?: unknown; maxMessageBytes?: un
   capacity?: number;
   maxMessageBytes?: number;
 } {
-  return {
+  const shape = {
     capacity: options.capacity === undefined ? undefined : checkInteger(options.capacity, 'capacity', 1, CAPACITY_MAX),
     maxMessageBytes:
       options.maxMessageBytes === undefined
         ? undefined
         : checkInteger(options.maxMessageBytes, 'maxMessageBytes', 0, MAX_BYTES_MAX),
   };
+  if (shape.capacity !== undefined && shape.maxMessageBytes !== undefined) {
+    const bytes = channelBytes(shape.capacity, shape.maxMessageBytes);
+    if (bytes > BYTES_MAX) {
+      throw new RangeError(
+        `capacity ${shape.capacity} x maxMessageBytes ${shape.maxMessageBytes} takes ${bytes} bytes, over ${BYTES_MAX}`,
+      );
+    }
+  }
+  return shape;
 }
 
 /** @internal A NamedChannel needs both (its segment's size): checked before the segment is opened. */
-export function namedChannelShape(options: { capacity?: unknown; maxMessageBytes?: unknown }): void {
+export function namedChannelShape(options: { capacity?: unknown; maxMessageBytes?: unknown; codec?: unknown }): void {
+  checkCodec(options.codec);
   const { capacity, maxMessageBytes } = channelShape(options);
   if (capacity === undefined || maxMessageBytes === undefined) {
     throw new TypeError('NamedChannel: options.capacity and options.maxMessageBytes are required');

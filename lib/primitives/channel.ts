@@ -111,7 +111,11 @@ export class Channel<T = Uint8Array> extends ChannelRing {
     call.message = bytes;
     call.deadline = deadline;
     try {
-      const sent = this.trySendCall(call, true) || waitSync(this.impl, this.view, this.sendSync, 0, deadline);
+      // (waiting, send a copy: the caller's view could change size or bytes meanwhile, as a
+      // length-tracking view of a growable buffer can)
+      const sent =
+        this.trySendCall(call, true) ||
+        ((call.message = bytes.slice()), waitSync(this.impl, this.view, this.sendSync, 0, deadline));
       if (call.result === SHUT) throw endedError('send');
       return sent;
     } finally {
@@ -147,6 +151,7 @@ export class Channel<T = Uint8Array> extends ChannelRing {
       if (call.result === SHUT) throw endedError('sendAsync');
       return true;
     }
+    call.message = call.message!.slice(); // (a copy: the caller may reuse its bytes while we wait)
     const p = this.sendWait(call, false);
     const sent = await waitAsync(this.impl, this.view, p, 0, call.deadline, signal, this.sendTurns);
     if (call.result === SHUT) throw endedError('sendAsync');
@@ -254,7 +259,8 @@ export class Channel<T = Uint8Array> extends ChannelRing {
 
   /** Messages queued now (a snapshot). */
   get size(): number {
-    return this.distance(Atomics.load(this.view, TAIL), Atomics.load(this.view, HEAD));
+    const head = Atomics.load(this.view, HEAD); // (first: a head past the tail loaded would wrap)
+    return Math.min(this.cap, this.distance(Atomics.load(this.view, TAIL), head));
   }
 
   /** @internal Before the memory is closed under pending async waits (NamedChannel#close). */

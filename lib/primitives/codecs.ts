@@ -39,7 +39,8 @@ const utf8: Codec<string> = {
 };
 
 /** Anything JSON.stringify takes (not undefined, functions or symbols), as UTF-8 JSON. */
-const json: Codec<unknown> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any: a Channel<Job> takes it as Codec<Job>
+const json: Codec<any> = {
   encode(value) {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`Channel (json codec): ${describe(value)} has no JSON form`);
@@ -52,7 +53,8 @@ const json: Codec<unknown> = {
  * The structured clone that postMessage uses (node:v8 serialize/deserialize): Maps, Sets,
  * Dates, typed arrays, cycles; not functions.
  */
-const v8Codec: Codec<unknown> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as json
+const v8Codec: Codec<any> = {
   encode: (value) => v8.serialize(value),
   decode: (b) => v8.deserialize(b),
 };

@@ -119,6 +119,12 @@ describe.each(variants)('Channel contract: $name', (variant) => {
     const receives = [0, 1, 2, 3, 4, 5].map(() => c.receiveAsync({ timeout: 10000 }));
     expect(await Promise.all(sends)).toEqual([true, true, true, true, true, true]);
     expect((await Promise.all(receives)).map((m) => m![0])).toEqual([0, 1, 2, 3, 4, 5]);
+    // a waiting send sent what the message was at the call, though the caller reuses its buffer
+    const b = u8(0);
+    const reused = [7, 8, 9].map((i) => ((b[0] = i), c.sendAsync(b, { timeout: 10000 })));
+    const again = [await c.receiveAsync(), await c.receiveAsync(), await c.receiveAsync()];
+    expect(again.map((m) => m![0])).toEqual([7, 8, 9]);
+    expect(await Promise.all(reused)).toEqual([true, true, true]);
     expect(sleepers(s.memory)).toEqual([0, 0]);
   });
 
