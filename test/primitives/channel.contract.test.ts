@@ -272,7 +272,7 @@ describe.each(variants)('Channel contract: $name', (variant) => {
 
   test('a sender and a receiver killed mid-stream wedge nobody, tear nothing, lose at most one', async () => {
     await killMidStream(s, variant.crossProcess);
-  }, 120_000);
+  }, 150_000);
 });
 
 type Runner = <T>(spec: Record<string, unknown>) => Promise<T>;
@@ -339,7 +339,7 @@ async function killMidStream(s: Setup, processes: boolean): Promise<void> {
     const run = processes ? inProcess : inWorker;
     const survivorSend = run({ task: 'channelSend', ...common, id: 1, count: 20000 });
     const survivorReceive = run<{ n: number; torn: number }>({ task: 'channelReceive', ...common });
-    await until(() => Atomics.load(words, 2) > 5000 && Atomics.load(words, 16) > 1000, 30000, 'messages flowing');
+    await until(() => Atomics.load(words, 2) > 5000 && Atomics.load(words, 16) > 1000, 60000, 'messages flowing');
     for (const v of victims) {
       if (v instanceof Worker) await v.terminate();
       else {
