@@ -96,3 +96,12 @@ export async function until(condition: () => boolean, ms = 10000, what = 'condit
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/** Settles within 5 s, or fails the run (a wake that never comes). */
+export function settled<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle`)), 5000);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

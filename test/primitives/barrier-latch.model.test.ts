@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Barrier, Latch } from '../../lib';
 import { variants } from '../backends';
-import { removeSegments } from '../helpers';
+import { removeSegments, settled } from '../helpers';
 
 afterAll(removeSegments);
 
@@ -32,15 +32,6 @@ const cmd = (name: string, run: (m: Model, r: Real) => Promise<void> | void): Cm
   run: async (m, r) => run(m, r),
   toString: () => name,
 });
-
-/** Settles within 5 s, or fails the run (a wake that never comes). */
-function settled<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle`)), 5000);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** The generation completed: every barrier wait in progress must resolve true. */
 async function completed(m: Model, r: Real): Promise<void> {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Channel } from '../../lib';
 import { variants } from '../backends';
-import { removeSegments } from '../helpers';
+import { removeSegments, settled } from '../helpers';
 
 afterAll(removeSegments);
 
@@ -28,15 +28,6 @@ const cmd = (name: string, check: (m: Model) => boolean, run: (m: Model, r: Real
   run: async (m, r) => run(m, r),
   toString: () => name,
 });
-
-/** Settles within 5 s, or fails the run (a wake that never comes). */
-function settled<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle`)), 5000);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** A message of `size` bytes, distinct from the ones before (its first bytes count them). */
 function message(m: Model, size: number): Uint8Array {
