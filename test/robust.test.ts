@@ -34,6 +34,17 @@ test.each(['semaphore', 'event', 'futexword'])(
   },
 );
 
+test('workers terminated with async waits pending on a segment never crash the process', () => {
+  // a worker's teardown unmapped its segment while its waiter thread still read a word of it
+  const name = uniqueName('term-async');
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'fixtures', 'terminate-async.mjs'), name, '300'], {
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  expect(out.trim()).toBe('ok 300');
+  expect(leftSegments()).toEqual([]);
+}, 150000);
+
 test('two copies of the library in one thread (ESM and CJS) keep separate registrations', () => {
   const name = uniqueName('copies');
   const out = execFileSync(process.execPath, [

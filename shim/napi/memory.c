@@ -4,10 +4,10 @@
 
 #include "glue.h"
 
-/* Only reached when nothing references the memory, so no pending wait watches it (each
- * holds a reference), and the waiter never reads a slot's word after its last wait was
- * cancelled and its thread has been round (a cancel waits for that round in fallback
- * mode; with futex_waitv a cancelled slot's word is never read). */
+/* Reached when nothing references the memory any more, or when its thread's env is torn
+ * down (a terminated worker: then waits may still be pending on it, and its waiter threads
+ * still running); fx_mapping_release makes every waiter let go of the range before it
+ * unmaps. */
 static void finalize_mapping(napi_env env, void *data, void *hint) { fx_mapping_release((fx_mapping *)hint); }
 
 /* mmap(fd, size) -> ArrayBuffer over MAP_SHARED memory */

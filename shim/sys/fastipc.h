@@ -50,6 +50,10 @@ fx_completion *fx_waiters_take(fx_waiters *w);                  /* completed wai
 void fx_completion_free(fx_completion *c);
 void fx_waiters_close_range(fx_waiters *w, void *base, size_t len); /* completes FX_CLOSED */
 void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg);
+/* fx_waiters_close_range on every live fx_waiters of the process: memory about to be
+ * unmapped by a finalizer, which may run while its thread's waiter threads still watch it
+ * (a worker's teardown frees ArrayBuffers before its cleanup hooks stop them). */
+void fx_waiters_close_range_all(void *base, size_t len);
 
 /* proc.c: identity and liveness of processes and threads. */
 int fx_gettid(void);

@@ -1,7 +1,9 @@
 /* MAP_SHARED mappings handed to JavaScript as external ArrayBuffers.
  *
  * A mapping is unmapped either explicitly (SharedMemory#close, which then detaches
- * the ArrayBuffer) or by the ArrayBuffer's finalizer, whichever comes first. Each
+ * the ArrayBuffer) or by the ArrayBuffer's finalizer, whichever comes first; before
+ * either, the async waiters stop watching words in it (fx_async_close_range for close,
+ * fx_waiters_close_range_all for a finalizer, which may run on any thread's teardown). Each
  * mapping has its own record, found by address only while it is mapped, so a late
  * finalizer can never unmap a newer mapping that the kernel placed at the same address.
  */
@@ -56,6 +58,16 @@ int fx_unmap(void *addr) {
 }
 
 void fx_mapping_release(fx_mapping *m) {
+  /* Still mapped (no close()): the finalizer may run while waiter threads watch words in
+   * it (a worker's teardown frees its ArrayBuffers before its cleanup hook stops them), so
+   * every waiter lets go of the range first, without reading it again. */
+  void *addr;
+  size_t size;
+  pthread_mutex_lock(&lock);
+  addr = m->addr;
+  size = m->size;
+  pthread_mutex_unlock(&lock);
+  if (addr) fx_waiters_close_range_all(addr, size);
   pthread_mutex_lock(&lock);
   for (fx_mapping **pp = &live; *pp; pp = &(*pp)->next) {
     if (*pp == m) {
