@@ -9,6 +9,7 @@
 // CHAOS_SECONDS sets the length (default 60).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NamedChannel, SharedMemory } from '../lib';
 import { TASK, leftSegments, uniqueName, until } from './helpers';
@@ -57,11 +58,14 @@ test(
         worker.on('error', () => {});
         const exit = new Promise((res) => worker.once('exit', res)).then(() => (p.exited = true));
         exits.push(exit);
-        p.kill = () => worker.terminate().then(() => exit);
+        // (not before its module runs: see fixtures/task.mjs)
+        const started = Promise.race([new Promise((res) => worker.once('message', res)), exit]);
+        p.kill = () => started.then(() => worker.terminate()).then(() => exit);
       }
       return p;
     };
     const participants = roles.map((_, slot) => start(slot));
+    let left: string[] = [];
     try {
       let kills = 0;
       let receiverKills = 0;
@@ -146,9 +150,14 @@ test(
       await Promise.all(participants.map((p) => p.kill()));
       await Promise.all(exits);
       ch.close();
+      // the last close unlinks the segment; if it is still there, who holds it
+      left = fs.existsSync(`/dev/shm/fastipc-channel.${name}`)
+        ? fs.readdirSync(path.join(process.env.FASTIPC_PID_DIR!, `fastipc-channel.${name}`))
+        : [];
       shm.close();
       for (const f of leftSegments()) fs.rmSync(`/dev/shm/${f}`, { force: true });
     }
+    expect(left).toEqual([]);
     expect(leftSegments()).toEqual([]);
   },
   (SECONDS + 120) * 1000,

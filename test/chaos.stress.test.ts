@@ -21,7 +21,7 @@ test(
     const seed = new NamedSemaphore(`${prefix}-sem`, { initial: TOKENS }); // held open to the end
     const spec = (me: number) => ({ task: 'chaos', prefix, me, memory: { shm: dataName } });
 
-    type P = { kind: 'process'; child: ChildProcess } | { kind: 'worker'; worker: Worker };
+    type P = { kind: 'process'; child: ChildProcess } | { kind: 'worker'; worker: Worker; started: Promise<unknown> };
     const participants: P[] = [];
     const exits: Promise<unknown>[] = [];
     const start = (me: number): P => {
@@ -34,8 +34,14 @@ test(
       }
       const worker = new Worker(TASK, { workerData: spec(me) });
       worker.on('error', () => {});
-      exits.push(new Promise((res) => worker.once('exit', res)));
-      return { kind: 'worker', worker };
+      const exit = new Promise((res) => worker.once('exit', res));
+      exits.push(exit);
+      // terminated only once its module runs (see fixtures/task.mjs)
+      return {
+        kind: 'worker',
+        worker,
+        started: Promise.race([new Promise((res) => worker.once('message', res)), exit]),
+      };
     };
     for (let me = 0; me < 8; me++) participants.push(start(me));
     try {
@@ -68,6 +74,7 @@ test(
             p.child.exitCode !== null || p.child.signalCode !== null ? res(null) : p.child.once('exit', res),
           );
         } else {
+          await p.started;
           await p.worker.terminate();
         }
         kills++;

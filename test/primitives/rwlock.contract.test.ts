@@ -250,6 +250,7 @@ describe.each(variants)('RwLock contract: $name', (variant) => {
 
   test('model: random try/unlock operations of 3 threads agree with a model of the lock', async () => {
     const servers = [0, 1, 2].map(() => new Worker(TASK, { workerData: task({ task: 'rwServe' }) }));
+    await Promise.all(servers.map((w) => new Promise((resolve) => w.once('message', resolve)))); // { started }
     type Reply = { reply: string; readers: number; writeLocked: boolean };
     const call = (t: number, op: string) =>
       new Promise<Reply>((resolve) => {
