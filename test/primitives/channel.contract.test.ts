@@ -270,6 +270,36 @@ describe.each(variants)('Channel contract: $name', (variant) => {
     }
   });
 
+  test('end() racing a sender in the middle of its copy, 30 rounds: after a receive saw the end, nothing is left', async () => {
+    // Large messages into a queue of 2 from two senders that do nothing but send: when
+    // end() follows a receive, the sender that got the room is often between its look at
+    // ENDED and its store of tail. If end()
+    // did not wait for the send lock, the receive right after it would see ENDED and an
+    // empty queue, return undefined, and the message published a moment later would stay.
+    const shape = { capacity: 2, maxMessageBytes: 65536 };
+    const stride = Math.ceil(Channel.bytesFor(shape) / 64) * 64;
+    const ROUNDS = 30;
+    const big = variant.setup(stride * ROUNDS);
+    try {
+      for (let r = 0; r < ROUNDS; r++) {
+        const offset = r * stride;
+        const ch = new Channel(big.memory, offset, { backend: big.backend, ...shape });
+        const common = { memory: big.spec, backend: big.backend, offset, capacity: 2, maxBytes: 65536 };
+        const senders = [0, 1].map((id) =>
+          inWorker<{ sent: number }>({ task: 'channelSend', ...common, id, untilEnded: true, fixed: true }),
+        );
+        let got = 0;
+        for (const stop = 3 + (r % 7); got < stop; got++) expect(ch.receive({ timeout: 30000 })).toBeDefined();
+        ch.end();
+        while (ch.receive({ timeout: 30000 }) !== undefined) got++;
+        const sent = (await Promise.all(senders)).reduce((sum, x) => sum + x.sent, 0);
+        expect([r, ch.size, got]).toEqual([r, 0, sent]);
+      }
+    } finally {
+      big.close();
+    }
+  }, 120_000);
+
   test('a sender and a receiver killed mid-stream wedge nobody, tear nothing, lose at most one', async () => {
     await killMidStream(s, variant.crossProcess);
   }, 150_000);
