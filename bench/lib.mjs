@@ -159,6 +159,10 @@ export async function compare(name, impls, options = {}) {
       ratio: isBase ? null : ratio,
       speedup: !isBase && speedup,
       target: isBase ? '' : targetText(target),
+      // the target as numbers (for --json and the chart): kind 'max' | 'min' | 'speedup'
+      targetKind:
+        isBase || !target ? null : target.speedup !== undefined ? 'speedup' : target.max !== undefined ? 'max' : 'min',
+      targetValue: isBase || !target ? null : (target.speedup ?? target.max ?? target.min),
       result: verdict,
       note: isBase ? note : '',
     });
@@ -179,6 +183,8 @@ export function skipped(name, reason) {
     runs: 0,
     ratio: null,
     target: '',
+    targetKind: null,
+    targetValue: null,
     result: `skipped: ${reason}`,
     note: '',
   });

@@ -58,18 +58,45 @@ if (process.argv[2] === '--child') {
   // for files and pipes on Linux, so nothing printed is lost
   process.send({ rows: lib.rows }, () => process.exit(code));
 } else {
-  const { RUNS, SCALE, envNumber, markdownTable } = await import('./lib.mjs');
-  // --out DIR: write DIR/fastipc-bench.md (the CLI passes the folder it was started in);
-  // without it, bench/results/latest.md of this checkout (bench/readme.mjs reads it).
+  // Options (the rest of the arguments are filters: benches whose file name contains one):
+  //   --quick        a smoke run in ≤ ~40 s: BENCH_SCALE=0.1 and RUNS=5 unless set
+  //   --only NAME    a filter (the same as a bare NAME; may repeat)
+  //   --out DIR      write DIR/fastipc-bench.md (the CLI passes the folder it was started
+  //                  in); without it, bench/results/latest.md (and .json) of this checkout
+  //   --json FILE    also write the rows as JSON (fields: see README, Benchmarks)
+  //   --write        a full run only: also regenerate BENCHMARKS.md, bench/results/chart.svg
+  //                  and the README's table
   const argv = process.argv.slice(2);
-  const outAt = argv.indexOf('--out');
-  if (outAt >= 0 && !argv[outAt + 1]) {
-    console.error('--out needs a folder');
+  const opts = { out: null, json: null, quick: false, write: false };
+  const filters = [];
+  const usage = (why) => {
+    console.error(
+      `${why}\nusage: node bench/run.mjs [--quick] [--json FILE] [--only NAME]... [--out DIR] [--write] [FILTER...]`,
+    );
     process.exit(2);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out' || a === '--json' || a === '--only') {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--'))
+        usage(`${a} needs a ${a === '--out' ? 'folder' : a === '--json' ? 'file' : 'name'}`);
+      if (a === '--only') filters.push(v);
+      else opts[a.slice(2)] = v;
+    } else if (a === '--quick') opts.quick = true;
+    else if (a === '--write') opts.write = true;
+    else if (a.startsWith('--')) usage(`unknown option ${a}`);
+    else filters.push(a);
   }
-  const outFile =
-    outAt >= 0 ? path.resolve(argv[outAt + 1], 'fastipc-bench.md') : path.join(here, 'results', 'latest.md');
-  const filters = argv.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1));
+  if (opts.write && (opts.quick || filters.length || opts.out))
+    usage('--write is for a full run (no --quick, filter or --out)');
+  if (opts.quick) {
+    process.env.BENCH_SCALE ||= '0.1';
+    process.env.RUNS ||= '5';
+    process.env.RUNS_CONTENDED ||= '7';
+  }
+  const { RUNS, SCALE, envNumber, markdownTable } = await import('./lib.mjs');
+  const outFile = opts.out ? path.resolve(opts.out, 'fastipc-bench.md') : path.join(here, 'results', 'latest.md');
   const all = fs
     .readdirSync(here)
     .filter((f) => f.endsWith('.bench.mjs'))
@@ -79,6 +106,14 @@ if (process.argv[2] === '--child') {
     console.error(`no bench matches ${filters.join(' ')}; have: ${all.join(', ') || 'none'}`);
     process.exit(2);
   }
+  // how long each bench took in the last full run (for the progress line's estimate)
+  const previous = {};
+  try {
+    const last = fs
+      .readFileSync(path.join(here, 'results', 'latest.md'), 'utf8')
+      .match(/^- wall time: [\d.]+ s \((.*)\);/m);
+    for (const m of (last?.[1] ?? '').matchAll(/(\w+) ([\d.]+) s/g)) previous[m[1]] = Number(m[2]);
+  } catch {}
   const dist = path.join(here, '..', 'dist', 'index.mjs');
   if (!fs.existsSync(dist)) {
     console.error(`${dist} is missing: run \`npm run build\` first`);
@@ -116,8 +151,15 @@ if (process.argv[2] === '--child') {
   const rows = [];
   const failed = [];
   const times = [];
-  for (const f of chosen) {
+  const scaleGuess = opts.quick ? 0.2 : 1;
+  for (const [k, f] of chosen.entries()) {
     const name = path.basename(f, '.bench.mjs');
+    const left = chosen.slice(k).reduce((sum, g) => sum + (previous[path.basename(g, '.bench.mjs')] ?? NaN), 0);
+    const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
+    process.stderr.write(
+      `[bench ${k + 1}/${chosen.length}] ${name}: ${elapsed} s elapsed` +
+        (Number.isFinite(left) ? `, about ${Math.round(left * scaleGuess)} s left\n` : '\n'),
+    );
     console.log(`\n=== ${name}`);
     const t = Date.now();
     const { code, signal, got, timedOut } = await new Promise((resolve) => {
@@ -191,6 +233,27 @@ if (process.argv[2] === '--child') {
   fs.writeFileSync(out + '.tmp', doc);
   fs.renameSync(out + '.tmp', out);
 
+  const meta = {
+    date: new Date().toISOString(),
+    node: `${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()} ${os.arch()}`,
+    machine:
+      `${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ` +
+      `${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    commit: git,
+    settings: `RUNS=${RUNS}, BENCH_SCALE=${SCALE}${opts.quick ? ' (--quick)' : ''}${filters.length ? `, filter: ${filters.join(' ')}` : ''}`,
+    wall: `${wall.toFixed(1)} s (${times.join(', ')}); load average at start: ${load}`,
+  };
+  const json =
+    JSON.stringify({ format: 'fastipc-bench/1', meta, results: rows.map(jsonRow), rawRows: rows }, null, 1) + '\n';
+  if (!opts.out) fs.writeFileSync(out.replace(/\.md$/, '.json'), json);
+  if (opts.json) fs.writeFileSync(path.resolve(opts.json), json);
+  if (opts.write) {
+    const { writeReport } = await import('./report.mjs');
+    writeReport(rows, meta, table);
+    execFileSync(process.execPath, [path.join(here, 'readme.mjs')], { stdio: 'inherit' });
+    console.log('BENCHMARKS.md, bench/results/chart.svg and the README table regenerated');
+  }
+
   console.log(`\n${table}\n`);
   console.log(
     `${rows.length} rows, ${misses} MISS, ${failed.length} failed; wall time ${wall.toFixed(1)} s; ` +
@@ -200,4 +263,24 @@ if (process.argv[2] === '--child') {
     console.error(`failed: ${failed.join(', ')}`);
     process.exitCode = 1;
   }
+}
+
+/** A row in the JSON's stable form (documented in the README, Benchmarks). */
+function jsonRow(r) {
+  const skipped = r.runs === 0;
+  return {
+    bench: r.bench,
+    scenario: r.comparison,
+    impl: r.impl,
+    baseline: !skipped && r.ratio === null,
+    unit: r.unit,
+    median: skipped ? null : r.median,
+    min: skipped ? null : r.min,
+    max: skipped ? null : r.max,
+    runs: r.runs,
+    ratio: r.ratio,
+    target: r.targetKind ? { kind: r.targetKind, value: r.targetValue, text: r.target } : null,
+    pass: r.result === 'PASS' ? true : r.result === 'MISS' ? false : null,
+    skipped: skipped ? r.result.replace(/^skipped: /, '') : null,
+  };
 }

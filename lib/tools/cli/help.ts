@@ -29,7 +29,8 @@ Commands:
   rm NAME [--kind K]                 unlink a segment
   rm --stale                         unlink the segments that no running process uses
   demo                               what fastipc does, run on this machine (a few seconds)
-  bench [--out DIR] [FILTER...]      run the benchmark suite; its table goes to DIR (default: .)
+  bench [--quick] [--json FILE] [--out DIR] [FILTER...]
+                                     run the benchmark suite; its table goes to DIR (default: .)
   help [COMMAND]                     this text, or a command's
 
 Options:
@@ -91,14 +92,17 @@ processes at once. Removes every segment it made. Exit status 0 only if all was 
 Options:
   -h, --help   this text
 `,
-  bench: () => `Usage: fastipc bench [--out DIR] [FILTER...]
+  bench: () => `Usage: fastipc bench [--quick] [--json FILE] [--only NAME] [--out DIR] [FILTER...]
 
 Runs the benchmark suite (node bench/run.mjs in the package root) and prints its table;
-FILTER keeps the benches whose file name contains it. Environment knobs such as RUNS and
-BENCH_SCALE are passed through. The table is written to DIR/fastipc-bench.md, by default
-in the current folder (never inside the installed package).
+FILTER (or --only NAME) keeps the benches whose file name contains it. Environment knobs
+such as RUNS and BENCH_SCALE are passed through. The table is written to
+DIR/fastipc-bench.md, by default in the current folder (never inside the installed package).
 
 Options:
+  --quick      a smoke run of about 40 s (BENCH_SCALE=0.1, RUNS=5 unless set)
+  --json FILE  also write the rows as JSON (fields: BENCHMARKS.md, JSON)
+  --only NAME  only the benches whose file name contains NAME (may repeat)
   --out DIR    the folder for fastipc-bench.md (default: the current folder)
   -h, --help   this text
 `,

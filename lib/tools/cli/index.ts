@@ -6,7 +6,8 @@
  *   fastipc inspect NAME [--kind K] [--json]    one segment, with its header words
  *   fastipc rm NAME [--kind K] | rm --stale     unlink one, or those nobody uses
  *   fastipc demo                                what fastipc does, on this machine
- *   fastipc bench [--out DIR] [FILTER...]       the benchmark suite; writes DIR/fastipc-bench.md (default: cwd)
+ *   fastipc bench [--quick] [--json FILE] [--only NAME] [--out DIR] [FILTER...]
+ *                                               the benchmark suite; writes DIR/fastipc-bench.md (default: cwd)
  *
  * Exit status: 0 ok; 1 not found, or a failure; 2 a usage error. Errors go to stderr,
  * prefixed `fastipc: `. Reading never maps or registers (lib/inspect.ts); removing
