@@ -213,6 +213,7 @@ export async function run() {
     const a = new NamedChannel(`${name}-a`, SHAPE);
     const b = new NamedChannel(`${name}-b`, SHAPE);
     const echo = fork(ECHO, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const echoExited = new Promise((r) => echo.once('exit', r));
     try {
       await compare(
         'round trip over two Channels, 2 processes, 64-byte messages',
@@ -254,6 +255,7 @@ export async function run() {
       );
     } finally {
       echo.disconnect();
+      await echoExited; // (it leaves on disconnect: nothing of this bench outlives it)
       a.close();
       b.close();
     }
