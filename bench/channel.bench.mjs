@@ -33,7 +33,7 @@ const hr = () => performance.now();
  * is called before go (a message listener must stay on throughout, or the IPC channel
  * stops holding the event loop open) and returns what to run after it.
  */
-async function oneWay(start, receiveAll) {
+export async function oneWay(start, receiveAll) {
   const peer = start();
   const ready = new Promise((r) => peer.once('message', r));
   const after = receiveAll(peer);
@@ -47,7 +47,7 @@ async function oneWay(start, receiveAll) {
   return ms;
 }
 
-function drain(ch, n) {
+export function drain(ch, n) {
   const target = new Uint8Array(64);
   for (let i = 0; i < n; i++) if (ch.receiveInto(target) < 0) throw new Error('lost');
 }

@@ -26,19 +26,21 @@ const N_QUEUE = scaled(envNumber('N_QUEUE', 1e5));
 const N_RW = scaled(envNumber('N_RW', 4e5));
 const PCT = 5;
 
-/** Compiles bench/c/sync.c; null (and why, on stderr) when that cannot be done. */
-function buildC() {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-bench-c-')), 'sync');
+/** Compiles bench/c/<file>.c; null (and why, on stderr) when that cannot be done. */
+export function buildC(file = 'sync') {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fastipc-bench-c-')), file);
   try {
-    execFileSync('cc', ['-O2', '-pthread', '-o', out, path.join(here, 'c', 'sync.c')], { stdio: 'pipe' });
+    execFileSync('cc', ['-O2', '-pthread', '-o', out, path.join(here, 'c', `${file}.c`), '-lrt'], { stdio: 'pipe' });
     return out;
   } catch (err) {
-    console.error(`sync: C baselines skipped: cannot compile bench/c/sync.c with cc (${err.message.split('\n')[0]})`);
+    const why = err.message.split('\n')[0];
+    console.error(`${file}: C baselines skipped: cannot compile bench/c/${file}.c with cc (${why})`);
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
     return null;
   }
 }
 
-function runC(bin, args) {
+export function runC(bin, args) {
   const [perSecond, check] = execFileSync(bin, args, { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
   return { perSecond, check };
 }
@@ -54,7 +56,7 @@ function peer(args) {
 }
 
 /** Both peers on a fresh segment; returns M per second of `count` over [first start, last finish]. */
-async function runNode(mode, roles, n, count, extra = []) {
+export async function runNode(mode, roles, n, count, extra = []) {
   const name = `bench-sync-${process.pid}`;
   const shm = SharedMemory.open(name, { size: 4096 });
   try {
