@@ -170,6 +170,34 @@ export async function compare(name, impls, options = {}) {
   return result;
 }
 
+/**
+ * Records a figure that has no baseline to divide by (syscalls per operation, say):
+ * `target` { max } or { min } applies to the value itself.
+ */
+export function figure(name, impl, value, unit, { target, note = '' } = {}) {
+  const pass = !target ? null : target.max !== undefined ? value <= target.max : value >= target.min;
+  const verdict = pass === null ? '' : pass ? 'PASS' : 'MISS';
+  console.log(
+    `\n${name}\n  ${impl.padEnd(48)} ${fmt(value)} ${unit}${target ? `  target ${target.max !== undefined ? '≤' : '≥'} ${target.max ?? target.min} ${verdict}` : ''}`,
+  );
+  rows.push({
+    comparison: name,
+    impl,
+    median: value,
+    min: value,
+    max: value,
+    unit,
+    runs: 1,
+    ratio: null,
+    standalone: true,
+    target: target ? `${target.max !== undefined ? '≤' : '≥'} ${target.max ?? target.min} ${unit}` : '',
+    targetKind: null,
+    targetValue: null,
+    result: verdict,
+    note,
+  });
+}
+
 /** Records a comparison that could not run here (e.g. a missing tool), with the reason. */
 export function skipped(name, reason) {
   console.log(`\n${name}\n  skipped: ${reason}`);
@@ -212,7 +240,7 @@ export function markdownTable(allRows) {
           fmt(r.min),
           fmt(r.max),
           r.unit,
-          r.ratio === null ? (r.runs ? 'baseline' : '') : ratioText(r.ratio, r.speedup),
+          r.ratio === null ? (r.runs && !r.standalone ? 'baseline' : '') : ratioText(r.ratio, r.speedup),
           r.target,
           r.result === 'MISS' ? '**MISS**' : r.result,
         ]

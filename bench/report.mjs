@@ -96,7 +96,9 @@ export function reportBlock(rows, meta, table) {
     .filter((r) => r.result === 'MISS')
     .map((r) => {
       const a = advantage(r);
-      return `- ${r.comparison.replace(/ \(.*$/, '')}, \`${r.impl}\`: ${fmt(a.factor)}× better than the baseline, target ${fmt(a.target)}× (${r.target})`;
+      const what = r.comparison.replace(/ \(.*$/, '');
+      if (!a) return `- ${what}, \`${r.impl}\`: ${r.median} ${r.unit}, target ${r.target}`;
+      return `- ${what}, \`${r.impl}\`: ${fmt(a.factor)}× better than the baseline, target ${fmt(a.target)}× (${r.target})`;
     });
   return [
     '<!-- report:start -->',

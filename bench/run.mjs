@@ -272,7 +272,7 @@ function jsonRow(r) {
     bench: r.bench,
     scenario: r.comparison,
     impl: r.impl,
-    baseline: !skipped && r.ratio === null,
+    baseline: !skipped && r.ratio === null && !r.standalone,
     unit: r.unit,
     median: skipped ? null : r.median,
     min: skipped ? null : r.min,
