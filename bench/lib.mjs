@@ -178,7 +178,8 @@ export function figure(name, impl, value, unit, { target, note = '' } = {}) {
   const pass = !target ? null : target.max !== undefined ? value <= target.max : value >= target.min;
   const verdict = pass === null ? '' : pass ? 'PASS' : 'MISS';
   console.log(
-    `\n${name}\n  ${impl.padEnd(48)} ${fmt(value)} ${unit}${target ? `  target ${target.max !== undefined ? '≤' : '≥'} ${target.max ?? target.min} ${verdict}` : ''}`,
+    `\n${name}\n  ${impl.padEnd(48)} ${fmt(value)} ${unit}` +
+      (target ? `  target ${target.max !== undefined ? '≤' : '≥'} ${target.max ?? target.min} ${verdict}` : ''),
   );
   rows.push({
     comparison: name,

@@ -98,7 +98,8 @@ export function reportBlock(rows, meta, table) {
       const a = advantage(r);
       const what = r.comparison.replace(/ \(.*$/, '');
       if (!a) return `- ${what}, \`${r.impl}\`: ${r.median} ${r.unit}, target ${r.target}`;
-      return `- ${what}, \`${r.impl}\`: ${fmt(a.factor)}× better than the baseline, target ${fmt(a.target)}× (${r.target})`;
+      const by = `${fmt(a.factor)}× better than the baseline`;
+      return `- ${what}, \`${r.impl}\`: ${by}, target ${fmt(a.target)}× (${r.target})`;
     });
   return [
     '<!-- report:start -->',

@@ -240,7 +240,9 @@ if (process.argv[2] === '--child') {
       `${os.availableParallelism()} CPUs available (nproc), ${cpus.length} online, ` +
       `${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     commit: git,
-    settings: `RUNS=${RUNS}, BENCH_SCALE=${SCALE}${opts.quick ? ' (--quick)' : ''}${filters.length ? `, filter: ${filters.join(' ')}` : ''}`,
+    settings:
+      `RUNS=${RUNS}, BENCH_SCALE=${SCALE}${opts.quick ? ' (--quick)' : ''}` +
+      (filters.length ? `, filter: ${filters.join(' ')}` : ''),
     wall: `${wall.toFixed(1)} s (${times.join(', ')}); load average at start: ${load}`,
   };
   const json =

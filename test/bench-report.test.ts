@@ -30,8 +30,10 @@ test('the chart: costs and throughputs the right way round, one bar per candidat
   const script = `
     import { advantage, chart } from ${JSON.stringify(path.join(ROOT, 'bench', 'report.mjs'))};
     const row = (unit, ratio, targetKind = null, targetValue = null) =>
-      ({ comparison: 'c ' + unit, impl: 'x', unit, ratio, runs: 5, targetKind, targetValue, result: targetKind ? 'PASS' : '' });
-    const rows = [row('ns/op', null), row('ns/op', 0.5, 'max', 1.2), row('M ops/s', 0.8), { ...row('ns/op', null), runs: 0 }];
+      ({ comparison: 'c ' + unit, impl: 'x', unit, ratio, runs: 5, targetKind, targetValue,
+         result: targetKind ? 'PASS' : '' });
+    const rows = [row('ns/op', null), row('ns/op', 0.5, 'max', 1.2), row('M ops/s', 0.8),
+      { ...row('ns/op', null), runs: 0 }];
     console.log(JSON.stringify({
       cost: advantage(row('ns/op', 0.5, 'max', 1.25)),
       rate: advantage(row('k msgs/s', 30, 'min', 20)),

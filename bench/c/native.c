@@ -35,10 +35,10 @@
 #include <unistd.h>
 
 struct shared {
-  atomic_int word;          /* the futex mutex */
-  pthread_mutex_t m;        /* pshared */
-  atomic_int ping, pong;    /* ping-pong sequence words */
-  sem_t items, spaces;      /* pshared */
+  atomic_int word;       /* the futex mutex */
+  pthread_mutex_t m;     /* pshared */
+  atomic_int ping, pong; /* ping-pong sequence words */
+  sem_t items, spaces;   /* pshared */
   int ring[8];
   long long sum;
   atomic_int ready;

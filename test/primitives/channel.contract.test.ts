@@ -270,7 +270,7 @@ describe.each(variants)('Channel contract: $name', (variant) => {
     }
   });
 
-  test('end() racing a sender in the middle of its copy, 30 rounds: after a receive saw the end, nothing is left', async () => {
+  test('end() racing a sender mid-copy, 30 rounds: after a receive saw the end, nothing is left', async () => {
     // Large messages into a queue of 2 from two senders that do nothing but send: when
     // end() follows a receive, the sender that got the room is often between its look at
     // ENDED and its store of tail. If end()
