@@ -5,10 +5,19 @@
 #include "glue.h"
 
 /* Reached when nothing references the memory any more, or when its thread's env is torn
- * down (a terminated worker: then waits may still be pending on it, and its waiter threads
- * still running); fx_mapping_release makes every waiter let go of the range before it
- * unmaps. */
-static void finalize_mapping(napi_env env, void *data, void *hint) { fx_mapping_release((fx_mapping *)hint); }
+ * down: a terminated worker's ArrayBuffers are freed before its cleanup hook stops its
+ * waiter threads, with waits possibly still pending on them, and a waiter thread reading a
+ * word of a range unmapped under it killed the whole process (SIGSEGV). So the env's
+ * waiters let go of the range first, as close() does. The finalizer runs on the JS thread
+ * that made the buffer, and only that thread's waits can watch it (Node does not transfer
+ * an external ArrayBuffer); after that env's teardown hook, it has no waiters left. */
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  fx_mapping *m = hint;
+  size_t size;
+  void *addr = fx_mapping_addr(m, &size);
+  if (addr) fx_async_close_range(env, addr, size);
+  fx_mapping_release(m);
+}
 
 /* mmap(fd, size) -> ArrayBuffer over MAP_SHARED memory */
 static napi_value map(napi_env env, napi_callback_info info) {

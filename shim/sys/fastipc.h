@@ -26,8 +26,9 @@ int fx_futex_wake_private(uint32_t *word, int count);
  * finalizer never unmap twice (or unmap a newer mapping at the same address). */
 typedef struct fx_mapping fx_mapping;
 int fx_map(int fd, size_t size, fx_mapping **out, void **addr);
-int fx_unmap(void *addr);               /* -ENOENT: not ours, or already unmapped */
-void fx_mapping_release(fx_mapping *m); /* the ArrayBuffer's finalizer */
+int fx_unmap(void *addr);                           /* -ENOENT: not ours, or already unmapped */
+void fx_mapping_release(fx_mapping *m);             /* the ArrayBuffer's finalizer */
+void *fx_mapping_addr(fx_mapping *m, size_t *size); /* NULL once unmapped */
 
 /* waiter.c, waiter-fallback.c, waiter-api.c: async waits, completed on waiter threads in
  * futex_waitv(2), or without it in FUTEX_WAIT_BITSET (one word per thread). */
@@ -50,10 +51,6 @@ fx_completion *fx_waiters_take(fx_waiters *w);                  /* completed wai
 void fx_completion_free(fx_completion *c);
 void fx_waiters_close_range(fx_waiters *w, void *base, size_t len); /* completes FX_CLOSED */
 void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg);
-/* fx_waiters_close_range on every live fx_waiters of the process: memory about to be
- * unmapped by a finalizer, which may run while its thread's waiter threads still watch it
- * (a worker's teardown frees ArrayBuffers before its cleanup hooks stop them). */
-void fx_waiters_close_range_all(void *base, size_t len);
 
 /* proc.c: identity and liveness of processes and threads. */
 int fx_gettid(void);

@@ -2,8 +2,9 @@
  *
  * A mapping is unmapped either explicitly (SharedMemory#close, which then detaches
  * the ArrayBuffer) or by the ArrayBuffer's finalizer, whichever comes first; before
- * either, the async waiters stop watching words in it (fx_async_close_range for close,
- * fx_waiters_close_range_all for a finalizer, which may run on any thread's teardown). Each
+ * either, the JS thread's async waiters stop watching words in it (fx_async_close_range,
+ * shim/napi/memory.c: the finalizer runs on the thread that made the ArrayBuffer, the only
+ * one whose waits can watch it, since Node does not let an external ArrayBuffer move). Each
  * mapping has its own record, found by address only while it is mapped, so a late
  * finalizer can never unmap a newer mapping that the kernel placed at the same address.
  */
@@ -57,17 +58,15 @@ int fx_unmap(void *addr) {
   return rc;
 }
 
-void fx_mapping_release(fx_mapping *m) {
-  /* Still mapped (no close()): the finalizer may run while waiter threads watch words in
-   * it (a worker's teardown frees its ArrayBuffers before its cleanup hook stops them), so
-   * every waiter lets go of the range first, without reading it again. */
-  void *addr;
-  size_t size;
+void *fx_mapping_addr(fx_mapping *m, size_t *size) {
   pthread_mutex_lock(&lock);
-  addr = m->addr;
-  size = m->size;
+  void *addr = m->addr;
+  *size = m->size;
   pthread_mutex_unlock(&lock);
-  if (addr) fx_waiters_close_range_all(addr, size);
+  return addr;
+}
+
+void fx_mapping_release(fx_mapping *m) {
   pthread_mutex_lock(&lock);
   for (fx_mapping **pp = &live; *pp; pp = &(*pp)->next) {
     if (*pp == m) {

@@ -15,11 +15,6 @@
 
 #include "waiter-internal.h"
 
-/* Every live fx_waiters of the process, for fx_waiters_close_range_all. Lock order: this
- * lock, then a waiters' own lock (its waiter threads never take this one). */
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static fx_waiters *live;
-
 int fx_waiters_fallback(fx_waiters *w) {
   pthread_mutex_lock(&w->lock);
   int f = w->fallback;
@@ -39,10 +34,6 @@ fx_waiters *fx_waiters_new(void (*notify)(void *), void *arg) {
   w->done_tail = &w->done;
   w->notify = notify;
   w->notify_arg = arg;
-  pthread_mutex_lock(&live_lock);
-  w->next_live = live;
-  live = w;
-  pthread_mutex_unlock(&live_lock);
   return w;
 }
 
@@ -209,22 +200,7 @@ void fx_waiters_close_range(fx_waiters *w, void *base, size_t len) {
   pthread_mutex_unlock(&w->lock);
 }
 
-void fx_waiters_close_range_all(void *base, size_t len) {
-  pthread_mutex_lock(&live_lock);
-  for (fx_waiters *w = live; w; w = w->next_live) fx_waiters_close_range(w, base, len);
-  pthread_mutex_unlock(&live_lock);
-}
-
 void fx_waiters_free(fx_waiters *w, void (*drop)(void *user, void *arg), void *arg) {
-  /* out of the live list first: no close_range_all can be working on it from here on */
-  pthread_mutex_lock(&live_lock);
-  for (fx_waiters **pp = &live; *pp; pp = &(*pp)->next_live) {
-    if (*pp == w) {
-      *pp = w->next_live;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&live_lock);
   pthread_mutex_lock(&w->lock);
   w->stopping = 1;
   for (wthread *t = w->threads; t; t = t->next) fx_waiter_kick(w, t);

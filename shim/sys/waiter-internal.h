@@ -61,7 +61,6 @@ struct fx_waiters {
   int notified; /* notify() called since the last take */
   void (*notify)(void *);
   void *notify_arg;
-  struct fx_waiters *next_live; /* in the process's list of live waiters (waiter-api.c) */
 };
 
 static inline int64_t now_ns(void) {
