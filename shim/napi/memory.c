@@ -10,7 +10,12 @@
  * word of a range unmapped under it killed the whole process (SIGSEGV). So the env's
  * waiters let go of the range first, as close() does. The finalizer runs on the JS thread
  * that made the buffer, and only that thread's waits can watch it (Node does not transfer
- * an external ArrayBuffer); after that env's teardown hook, it has no waiters left. */
+ * an external ArrayBuffer); after that env's teardown hook, it has no waiters left.
+ * Not covered: a second load of this addon in the same thread (two installed copies of
+ * fastipc: each load has its own env and waiters) waiting on this buffer, or waits on a
+ * buffer another library maps and unmaps; the README says so (Known limits). The cure
+ * would be a waiter read that cannot fault (process_vm_readv on ourselves, EFAULT
+ * completing the slot as closed). */
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   fx_mapping *m = hint;
   size_t size;

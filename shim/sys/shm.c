@@ -4,7 +4,8 @@
  * the ArrayBuffer) or by the ArrayBuffer's finalizer, whichever comes first; before
  * either, the JS thread's async waiters stop watching words in it (fx_async_close_range,
  * shim/napi/memory.c: the finalizer runs on the thread that made the ArrayBuffer, the only
- * one whose waits can watch it, since Node does not let an external ArrayBuffer move). Each
+ * one whose waits can watch it, since Node does not let an external ArrayBuffer move;
+ * except through a second load of the addon in that thread: see memory.c). Each
  * mapping has its own record, found by address only while it is mapped, so a late
  * finalizer can never unmap a newer mapping that the kernel placed at the same address.
  */
