@@ -45,6 +45,14 @@ export const variants: Variant[] = [
     },
   },
   {
+    name: 'hybrid over SharedArrayBuffer',
+    crossProcess: false,
+    setup(size = 4096) {
+      const sab = new SharedArrayBuffer(size);
+      return { memory: sab, spec: { sab }, backend: 'hybrid', close() {} };
+    },
+  },
+  {
     name: 'futex over SharedArrayBuffer',
     crossProcess: false,
     setup(size = 4096) {

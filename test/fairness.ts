@@ -27,7 +27,7 @@ export function fairnessSuite(scale: number): void {
   describe.each<Kind>(['mutex', 'semaphore'])('%s', (kind) => {
     const what = kind === 'mutex' ? 'lockAsync' : 'waitAsync (1 token)';
 
-    test.each(['atomics', 'futex'])(
+    test.each(['atomics', 'futex', 'hybrid'])(
       `50 async tasks x ${20 * scale} rounds of ${what} in one thread, 1 ms hold (%s backend): no wait over 150 ms`,
       async (backend) => {
         const sab = new SharedArrayBuffer(256);
@@ -70,7 +70,7 @@ export function fairnessSuite(scale: number): void {
       expect({ ...s, within: s.max <= 300 }).toEqual({ ...s, within: true });
     });
 
-    test.each(['atomics', 'futex'])(
+    test.each(['atomics', 'futex', 'hybrid'])(
       `4 workers x ${200 * scale} sync ${kind === 'mutex' ? 'lock()' : 'wait()'}, 0.1 ms hold (%s backend): ` +
         'no wait over 50x the mean',
       async (backend) => {

@@ -24,6 +24,16 @@ if (isMainThread) {
     ['  succeeded() {', '  succeeded() { globalThis.__c.spinOk++;'],
     ['  failed() {', '  failed() { globalThis.__c.spinFail++;'],
     ['const result = impl.wait(view, p.index', 'globalThis.__c.sleeps++; const result = impl.wait(view, p.index'],
+    // the starvation mode: a waiter asks for a handoff; an unlock hands the lock on
+    [
+      'const old = Atomics.or(this.view, STATE2, flags);',
+      'if (flags & HANDOFF2) globalThis.__c.starves++; const old = Atomics.or(this.view, STATE2, flags);',
+    ],
+    [
+      'const woken = this.impl.wake(this.view, STATE2, 1);',
+      'const woken = this.impl.wake(this.view, STATE2, 1); globalThis.__c.wakes++; ' +
+        'if (!woken) globalThis.__c.emptyWakes++; if (next !== UNLOCKED) globalThis.__c.handoffs++;',
+    ],
   ];
   for (const [find, repl] of patches) {
     if (src.split(find).length !== 2) throw new Error(`patch target not found once: ${find}`);
@@ -48,7 +58,11 @@ if (isMainThread) {
       const sum = (k) => done.reduce((s, d) => s + d[k], 0);
       console.log(
         `${impl}: ${((2 * N) / ms / 1e3).toFixed(2)} M ops/s; per 1 M ops: spins that got it ${per(sum('spinOk'))}, ` +
-          `spins that slept ${per(sum('spinFail'))}, sleeps ${per(sum('sleeps'))}`,
+          `spins that slept ${per(sum('spinFail'))}, sleeps ${per(sum('sleeps'))}` +
+          (impl === 'mutex'
+            ? `; starving waiters ${per(sum('starves'))}, unlock wakes ${per(sum('wakes'))} ` +
+              `(woke none ${per(sum('emptyWakes'))}), handoffs ${per(sum('handoffs'))}`
+            : ''),
       );
     }
   } finally {
@@ -56,7 +70,7 @@ if (isMainThread) {
   }
 } else {
   const { sab, counters, N, impl } = workerData;
-  globalThis.__c = { spinOk: 0, spinFail: 0, sleeps: 0 };
+  globalThis.__c = { spinOk: 0, spinFail: 0, sleeps: 0, starves: 0, wakes: 0, emptyWakes: 0, handoffs: 0 };
   const i32 = new Int32Array(sab);
   const C = 32; // the counter: its own line
   const { Mutex } = await import(patched);

@@ -15,45 +15,51 @@ import type { Backend, WaitResult } from './types';
  */
 const sliceMs = () => 4000 + Math.random() * 2000;
 
-const waitAsync: Backend['waitAsync'] = (view, index, expected, timeout, signal) => {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
-  const slice = sliceMs();
-  const first = Atomics.waitAsync(view, index, expected, Math.min(timeout, slice));
-  if (!first.async) return Promise.resolve(first.value);
-  holdLoop(1);
-  return new Promise<WaitResult>((resolve, reject) => {
-    let done = false;
-    const finish = (settle: () => void) => {
-      done = true;
-      signal?.removeEventListener('abort', onAbort);
-      holdLoop(-1);
-      settle();
-    };
-    const onAbort = () => {
-      if (!done) finish(() => reject(signal!.reason));
-    };
-    const onSlice = (result: WaitResult) => {
-      if (done) {
-        // Aborted, but V8 counted this waiter in a notify: pass that wake on.
-        if (result === 'ok') Atomics.notify(view, index, 1);
-        return;
-      }
-      const left = deadline === Infinity ? slice : Math.min(slice, deadline - performance.now());
-      if (result !== 'timed-out' || left <= 0) return finish(() => resolve(result));
-      const next = Atomics.waitAsync(view, index, expected, left);
-      // 'not-equal' now: it changed meanwhile, which is a wake
-      if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value));
-      next.value.then(onSlice);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    first.value.then(onSlice);
-  });
-};
+/**
+ * Atomics.waitAsync with slices and abort; `passOn` wakes one waiter for a wake that an
+ * aborted wait took (Atomics.notify, or a wake that reaches the kernel's sleepers too).
+ */
+export const atomicsWaitAsync =
+  (passOn: (view: Int32Array, index: number) => void): Backend['waitAsync'] =>
+  (view, index, expected, timeout, signal) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+    const slice = sliceMs();
+    const first = Atomics.waitAsync(view, index, expected, Math.min(timeout, slice));
+    if (!first.async) return Promise.resolve(first.value);
+    holdLoop(1);
+    return new Promise<WaitResult>((resolve, reject) => {
+      let done = false;
+      const finish = (settle: () => void) => {
+        done = true;
+        signal?.removeEventListener('abort', onAbort);
+        holdLoop(-1);
+        settle();
+      };
+      const onAbort = () => {
+        if (!done) finish(() => reject(signal!.reason));
+      };
+      const onSlice = (result: WaitResult) => {
+        if (done) {
+          // Aborted, but V8 counted this waiter in a notify: pass that wake on.
+          if (result === 'ok') passOn(view, index);
+          return;
+        }
+        const left = deadline === Infinity ? slice : Math.min(slice, deadline - performance.now());
+        if (result !== 'timed-out' || left <= 0) return finish(() => resolve(result));
+        const next = Atomics.waitAsync(view, index, expected, left);
+        // 'not-equal' now: it changed meanwhile, which is a wake
+        if (!next.async) return finish(() => resolve(next.value === 'not-equal' ? 'ok' : next.value));
+        next.value.then(onSlice);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      first.value.then(onSlice);
+    });
+  };
 
 export const atomicsBackend: Backend = {
   name: 'atomics',
   wait: (view, index, expected, timeout) => Atomics.wait(view, index, expected, timeout),
   wake: (view, index, count) => Atomics.notify(view, index, count),
-  waitAsync,
+  waitAsync: atomicsWaitAsync((view, index) => void Atomics.notify(view, index, 1)),
 };

@@ -45,16 +45,26 @@ function slicedWait(shim: Native, view: Int32Array, index: number, expected: num
   }
 }
 
-export function futexBackend(): Backend {
+/**
+ * The futex backend; `wake` replaces the kernel-only wake (`shim.futexWake`): on a
+ * SharedArrayBuffer, index.ts passes one that reaches V8's sleepers too.
+ */
+export function futexBackend(wake?: Backend['wake']): Backend {
   const shim = requireNative("the 'futex' backend");
+  const wakeAny = wake ?? ((view, index, count) => shim.futexWake(view, index, count));
   let async: AsyncWait | undefined;
   return {
     name: 'futex',
     wait: (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout),
-    wake: (view, index, count) => shim.futexWake(view, index, count),
+    wake: wakeAny,
     waitAsync: (view, index, expected, timeout, signal) =>
       (async ??= sharedAsyncWaits(shim))(view, index, expected, timeout, signal),
   };
+}
+
+/** The kernel's futex for sync waits (sliced, as the futex backend's), for the hybrid backend (index.ts). */
+export function kernelWait(shim: Native): Backend['wait'] {
+  return (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout);
 }
 
 function failedError(): FastipcError {
@@ -62,6 +72,15 @@ function failedError(): FastipcError {
 }
 
 type AsyncWait = Backend['waitAsync'];
+
+/**
+ * Passes on a wake that an aborted wait had taken: to a sleeper in the kernel, or on a
+ * SharedArrayBuffer (where the hybrid backend's async waiters sleep in V8) to either.
+ */
+function passOn(shim: Native, view: Int32Array, index: number): void {
+  if (view.buffer instanceof SharedArrayBuffer && Atomics.notify(view, index, 1) > 0) return;
+  shim.futexWake(view, index, 1);
+}
 
 /** One channel of the shim for every copy of the library in this thread (thread-state.ts). */
 function sharedAsyncWaits(shim: Native): AsyncWait {
@@ -95,7 +114,7 @@ function asyncWaits(shim: Native): AsyncWait {
           // Already completed, not yet delivered: if that was a wake, pass it on (unless
           // the memory has been closed meanwhile).
           pending.set(id, (code) => {
-            if (code === OK && view.length > index) shim.futexWake(view, index, 1);
+            if (code === OK && view.length > index) passOn(shim, view, index);
           });
         } else {
           pending.delete(id);

@@ -12,9 +12,11 @@
  *     wake up to `count` threads sleeping on the word (Infinity: all) and return how
  *     many were woken.
  *
- * The result strings are those of Atomics.wait. Both sides of one word must use the same
- * backend: Atomics.notify never wakes a thread asleep in the kernel's futex, nor the
- * other way round. Every backend passes test/backend.contract.test.ts.
+ * The result strings are those of Atomics.wait. Atomics.notify never wakes a thread asleep
+ * in the kernel's futex, nor the other way round: a FutexWord's two sides must use the
+ * same backend; the protocol primitives' wakes on a SharedArrayBuffer reach both kinds of
+ * sleeper (index.ts), so their handles may mix backends there. Every backend passes
+ * test/backend.contract.test.ts.
  *
  *   waitAsync(view, index, expected, timeout, signal?):
  *     the same as wait, as a Promise that never blocks the event loop and takes no libuv
@@ -30,10 +32,12 @@ import type { AbortSignalLike } from '../core/deadline';
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 /**
  * How a handle sleeps and wakes: 'atomics' (V8's Atomics.wait/notify: SharedArrayBuffer
- * only, one process) or 'futex' (the kernel's futex through the addon: any memory, across
- * processes). Every handle on one primitive must use the same backend.
+ * only, one process), 'futex' (the kernel's futex through the addon: any memory, across
+ * processes) or 'hybrid' (SharedArrayBuffer only, needs the addon: sync waits in the
+ * kernel's futex, async waits on Atomics.waitAsync, wakes reach both). Every handle on one
+ * FutexWord must use the same backend; handles of the other primitives may mix them.
  */
-export type BackendName = 'atomics' | 'futex';
+export type BackendName = 'atomics' | 'futex' | 'hybrid';
 
 export interface Backend {
   readonly name: BackendName;
@@ -50,6 +54,9 @@ export interface Backend {
 
 /** Options of every primitive's constructor. */
 export interface PrimitiveOptions {
-  /** Force a backend; by default a SharedArrayBuffer gets 'atomics' and anything else 'futex'. */
+  /**
+   * Force a backend. By default a SharedArrayBuffer gets 'hybrid' when the addon is loaded
+   * ('atomics' without it, and always for a FutexWord) and anything else 'futex'.
+   */
   backend?: BackendName;
 }

@@ -44,7 +44,7 @@ export class FutexWord {
    */
   constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
     const r = region(memory, byteOffset, FutexWord.BYTES, 4, 'FutexWord');
-    this.impl = selectBackend(r, options, 'FutexWord');
+    this.impl = selectBackend(r, options, 'FutexWord', true);
     this.backend = this.impl.name;
     this.view = new Int32Array(r.buffer, r.offset, 1);
   }
