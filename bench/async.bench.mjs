@@ -6,7 +6,7 @@
 //      sleeps, as Semaphore.wait does) and with two raw FutexWords (no spin on either
 //      side: the sleeping wake path alone).
 //   6. event-loop lag while 1000 Semaphore.waitAsync() are pending (on a SharedMemory
-//      segment, futex backend; on a SharedArrayBuffer, atomics backend) against an idle
+//      segment, futex backend; on a SharedArrayBuffer, hybrid: Atomics.waitAsync) against an idle
 //      loop: the lateness of a 1 ms setInterval (each tick's interval minus 1 ms), mean
 //      and p99 over TICKS ticks, the first 20 dropped. Target: no worse than idle
 //      (≤ 1.1×; these are fractions of a ms, so look at the paired range for noise).
@@ -101,7 +101,7 @@ export async function run() {
   try {
     const semShm = new Semaphore(shm.buffer, 0);
     const semSab = new Semaphore(sab, 0);
-    if (semShm.backend !== 'futex' || semSab.backend !== 'atomics')
+    if (semShm.backend !== 'futex' || semSab.backend !== 'hybrid')
       throw new Error(`unexpected backends ${semShm.backend}, ${semSab.backend}`);
     const p99 = { idle: [], futex: [], atomics: [] };
     const lag = (key, sem) => async (k) => {
@@ -112,7 +112,7 @@ export async function run() {
     const labels = {
       idle: 'idle: no wait pending',
       futex: `${PENDING} Semaphore.waitAsync pending, segment (futex)`,
-      atomics: `${PENDING} Semaphore.waitAsync pending, SAB (atomics)`,
+      atomics: `${PENDING} Semaphore.waitAsync pending, SAB (hybrid: Atomics.waitAsync)`,
     };
     await compare(
       `event-loop lag: mean lateness of a 1 ms setInterval, ${PENDING} waitAsync pending vs idle`,

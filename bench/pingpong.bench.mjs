@@ -60,7 +60,7 @@ export async function run() {
       'ping-pong, 2 workers: Semaphores vs MessagePort',
       {
         'MessagePort postMessage': pairRoundTrip(workers, 'port-pingpong', 2000),
-        'fastipc 2 Semaphores (SAB, atomics backend)': pairRoundTrip(workers, 'sem-pingpong', 5000),
+        'fastipc 2 Semaphores (SAB, hybrid backend)': pairRoundTrip(workers, 'sem-pingpong', 5000),
       },
       { mode: 'value', unit: 'µs/round trip', target: { speedup: 20 } },
     );
@@ -131,7 +131,7 @@ export async function run() {
       'ping-pong, 2 workers, process on CPU 0 (taskset -c 0): Semaphores vs no-spin',
       {
         'Atomics.wait/notify, no spin (SAB)': hostRoundTrip('raw-atomics-pingpong', 2000),
-        'fastipc 2 Semaphores (SAB, atomics backend)': hostRoundTrip('sem-pingpong', 2000),
+        'fastipc 2 Semaphores (SAB, hybrid backend)': hostRoundTrip('sem-pingpong', 2000),
       },
       { mode: 'value', unit: 'µs/round trip', target: { max: 1.1 } },
     );
