@@ -86,10 +86,13 @@ export function fairnessSuite(scale: number): void {
           holdMs: 0.1,
           sync: true,
         };
-        // Best of two runs: 4 busy threads on 2 cores, a holder is sometimes preempted for
-        // a scheduler slice or two, which no lock can help (the holds are measured too).
+        // Best of four runs: 4 busy threads on 2 cores, a holder is sometimes preempted for
+        // a scheduler slice or two, which no lock can help; one run in five or so then ends
+        // just over the bound (2026-12-02: max 8.9 ms, bound 8.7). Without the starvation
+        // mode (STARVE_MS = 1e9) every one of 12 runs ended at 150-300x the mean, so four
+        // tries do not let a barging lock through.
         let s = { n: 0, max: Infinity, mean: 0, p99: 0 };
-        for (let attempt = 0; attempt < 2 && !(s.max <= 50 * Math.max(s.mean, 0.05)); attempt++) {
+        for (let attempt = 0; attempt < 4 && !(s.max <= 50 * Math.max(s.mean, 0.05)); attempt++) {
           const results = await Promise.all([0, 1, 2, 3].map(() => inWorker<{ waits: number[] }>(spec)));
           s = stats(results.flatMap((r) => r.waits));
         }
@@ -97,6 +100,25 @@ export function fairnessSuite(scale: number): void {
         // (a mean under 0.05 ms would make the bound absurdly tight: a few scheduler ticks)
         const bound = 50 * Math.max(s.mean, 0.05);
         expect({ ...s, bound, within: s.max <= bound }).toEqual({ ...s, bound, within: true });
+      },
+    );
+
+    // The default backend on a SharedArrayBuffer (hybrid) puts sync waiters to sleep in the
+    // kernel and async ones in V8: a wake must reach both queues in turn (lib/backend/index.ts),
+    // or the sync waiters wait while any async waiter of another thread sleeps.
+    test(
+      `1 worker of 10 async tasks (1 ms hold) and 2 workers x ${100 * scale} sync ` +
+        `${kind === 'mutex' ? 'lock()' : 'wait()'} (0.1 ms hold), default backend: no sync wait over 50 ms`,
+      async () => {
+        const sab = new SharedArrayBuffer(256);
+        const base = { task: 'fairness', memory: { sab }, kind, arrivedOffset: 128, parties: 3 };
+        const [, ...syncs] = await Promise.all([
+          inWorker<{ waits: number[] }>({ ...base, tasks: 10, rounds: 40 * scale, holdMs: 1 }),
+          ...[0, 1].map(() => inWorker<{ waits: number[] }>({ ...base, rounds: 100 * scale, holdMs: 0.1, sync: true })),
+        ]);
+        const s = stats(syncs.flatMap((r) => r.waits));
+        expect(s.n).toBe(2 * 100 * scale);
+        expect({ ...s, within: s.max <= 50 }).toEqual({ ...s, within: true });
       },
     );
   });

@@ -45,18 +45,13 @@ function slicedWait(shim: Native, view: Int32Array, index: number, expected: num
   }
 }
 
-/**
- * The futex backend; `wake` replaces the kernel-only wake (`shim.futexWake`): on a
- * SharedArrayBuffer, index.ts passes one that reaches V8's sleepers too.
- */
-export function futexBackend(wake?: Backend['wake']): Backend {
+export function futexBackend(): Backend {
   const shim = requireNative("the 'futex' backend");
-  const wakeAny = wake ?? ((view, index, count) => shim.futexWake(view, index, count));
   let async: AsyncWait | undefined;
   return {
     name: 'futex',
     wait: (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout),
-    wake: wakeAny,
+    wake: (view, index, count) => shim.futexWake(view, index, count),
     waitAsync: (view, index, expected, timeout, signal) =>
       (async ??= sharedAsyncWaits(shim))(view, index, expected, timeout, signal),
   };
@@ -72,15 +67,6 @@ function failedError(): FastipcError {
 }
 
 type AsyncWait = Backend['waitAsync'];
-
-/**
- * Passes on a wake that an aborted wait had taken: to a sleeper in the kernel, or on a
- * SharedArrayBuffer (where the hybrid backend's async waiters sleep in V8) to either.
- */
-function passOn(shim: Native, view: Int32Array, index: number): void {
-  if (view.buffer instanceof SharedArrayBuffer && Atomics.notify(view, index, 1) > 0) return;
-  shim.futexWake(view, index, 1);
-}
 
 /** One channel of the shim for every copy of the library in this thread (thread-state.ts). */
 function sharedAsyncWaits(shim: Native): AsyncWait {
@@ -114,7 +100,7 @@ function asyncWaits(shim: Native): AsyncWait {
           // Already completed, not yet delivered: if that was a wake, pass it on (unless
           // the memory has been closed meanwhile).
           pending.set(id, (code) => {
-            if (code === OK && view.length > index) passOn(shim, view, index);
+            if (code === OK && view.length > index) shim.futexWake(view, index, 1);
           });
         } else {
           pending.delete(id);

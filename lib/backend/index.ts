@@ -23,26 +23,48 @@ export type { Backend, BackendName, PrimitiveOptions, WaitResult } from './types
 let futex: Backend | undefined;
 let sab: { atomics: Backend; futex: Backend; hybrid: Backend } | null | undefined;
 
-/** V8's sleepers first (an empty notify is ~30 ns, an empty futex wake a syscall), then the kernel's. */
+/**
+ * How often a wake tries the kernel's sleepers before V8's (one wake in KERNEL_FIRST_EVERY
+ * of this thread's). V8's go first otherwise: an Atomics.notify that finds nobody costs
+ * ~30 ns, a futex wake that finds nobody a syscall (~0.4 µs). But with V8's first always,
+ * a sync waiter (asleep in the kernel) would get a wake(1) only when no async waiter of
+ * another thread was asleep in V8: under a steady async load, never. So the kernel goes
+ * first now and then, and a sync waiter gets at least one wake in this many.
+ */
+const KERNEL_FIRST_EVERY = 4;
+
+/** A wake that reaches V8's sleepers (Atomics.notify) and the kernel's (futex wake). */
 function wakeBoth(shim: Native): Backend['wake'] {
+  let wakes = 0;
   return (view, index, count) => {
+    if (++wakes % KERNEL_FIRST_EVERY === 0) {
+      const woken = shim.futexWake(view, index, count);
+      return woken < count ? woken + Atomics.notify(view, index, count - woken) : woken;
+    }
     const woken = Atomics.notify(view, index, count);
     return woken < count ? woken + shim.futexWake(view, index, count - woken) : woken;
   };
 }
 
-/** The protocol primitives' backends on a SharedArrayBuffer, or null without the addon. */
+/**
+ * The protocol primitives' backends on a SharedArrayBuffer, or null without the addon.
+ * Their async waits there always sleep in V8 (Atomics.waitAsync), also on `{ backend:
+ * 'futex' }`: a wake that the addon passes on by itself (an async wait cancelled as it
+ * was woken, a thread torn down with waits pending) reaches only the kernel's sleepers,
+ * so no async waiter of the addon may sleep where V8's can. Sync waits sleep in the
+ * kernel on 'futex' and 'hybrid', which are therefore the same there.
+ */
 function sabBackends(): typeof sab {
   if (sab !== undefined) return sab;
   const shim = native();
   if (!shim) return (sab = null);
   const wake = wakeBoth(shim);
-  const passOn = (view: Int32Array, index: number) => void wake(view, index, 1);
-  const waitAsync = atomicsWaitAsync(passOn);
+  const waitAsync = atomicsWaitAsync((view, index) => void wake(view, index, 1));
+  const wait = kernelWait(shim);
   return (sab = {
     atomics: { ...atomicsBackend, wake, waitAsync },
-    futex: futexBackend(wake),
-    hybrid: { name: 'hybrid', wait: kernelWait(shim), wake, waitAsync },
+    futex: { name: 'futex', wait, wake, waitAsync },
+    hybrid: { name: 'hybrid', wait, wake, waitAsync },
   });
 }
 
