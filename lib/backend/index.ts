@@ -24,20 +24,26 @@ let futex: Backend | undefined;
 let sab: { atomics: Backend; futex: Backend; hybrid: Backend } | null | undefined;
 
 /**
- * How often a wake tries the kernel's sleepers before V8's (one wake in KERNEL_FIRST_EVERY
- * of this thread's). V8's go first otherwise: an Atomics.notify that finds nobody costs
+ * Which queue a wake asks first. V8's, mostly: an Atomics.notify that finds nobody costs
  * ~30 ns, a futex wake that finds nobody a syscall (~0.4 µs). But with V8's first always,
  * a sync waiter (asleep in the kernel) would get a wake(1) only when no async waiter of
- * another thread was asleep in V8: under a steady async load, never. So the kernel goes
- * first now and then, and a sync waiter gets at least one wake in this many.
+ * another thread was asleep in V8: under a steady async load, never. So one wake in four,
+ * chosen at random (a per-thread xorshift: a counter would fall into step with a caller
+ * that wakes two words in turn, and always ask V8 first on one of them), asks the kernel
+ * first. A sync waiter then gets about one wake(1) in four meant for either queue.
  */
-const KERNEL_FIRST_EVERY = 4;
+let seed = (Math.random() * 2 ** 32) | 0 || 1;
+function kernelFirst(): boolean {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed & 3) === 0;
+}
 
 /** A wake that reaches V8's sleepers (Atomics.notify) and the kernel's (futex wake). */
 function wakeBoth(shim: Native): Backend['wake'] {
-  let wakes = 0;
   return (view, index, count) => {
-    if (++wakes % KERNEL_FIRST_EVERY === 0) {
+    if (kernelFirst()) {
       const woken = shim.futexWake(view, index, count);
       return woken < count ? woken + Atomics.notify(view, index, count - woken) : woken;
     }

@@ -33,7 +33,8 @@ export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 /**
  * How a handle sleeps and wakes: 'atomics' (V8's Atomics.wait/notify: SharedArrayBuffer
  * only, one process), 'futex' (the kernel's futex through the addon: any memory, across
- * processes) or 'hybrid' (SharedArrayBuffer only, needs the addon: sync waits in the
+ * processes; on a SharedArrayBuffer, async waits of every primitive but FutexWord use
+ * Atomics.waitAsync, as 'hybrid') or 'hybrid' (SharedArrayBuffer only, needs the addon: sync waits in the
  * kernel's futex, async waits on Atomics.waitAsync, wakes reach both). Every handle on one
  * FutexWord must use the same backend; handles of the other primitives may mix them.
  */
