@@ -57,7 +57,7 @@ export function futexBackend(): Backend {
   };
 }
 
-/** The kernel's futex for sync waits (sliced, as the futex backend's), for the protocol primitives on a SAB (index.ts). */
+/** The kernel's futex for sync waits (sliced, as the futex backend's): the protocol primitives' on a SAB (index.ts). */
 export function kernelWait(shim: Native): Backend['wait'] {
   return (view, index, expected, timeout) => slicedWait(shim, view, index, expected, timeout);
 }
