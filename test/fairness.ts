@@ -18,6 +18,34 @@ function stats(waits: number[]): { n: number; max: number; mean: number; p99: nu
   };
 }
 
+/**
+ * The waits over `bound` once the time that holders of the other parties spent
+ * descheduled while holding (their stalled holds) within the wait is taken off: the
+ * part of each such wait that the lock answers for (ms), and the stalled time taken off.
+ */
+function overBound(
+  results: { spans: number[]; stalls: number[] }[],
+  bound: number,
+): { late: number[]; stalledMs: number } {
+  const late: number[] = [];
+  let stalledMs = 0;
+  results.forEach((r, me) => {
+    for (let i = 0; i < r.spans.length; i += 2) {
+      const [t0, t1] = [r.spans[i], r.spans[i + 1]];
+      if (t1 - t0 <= bound) continue;
+      let stalled = 0;
+      results.forEach((o, them) => {
+        if (them === me) return;
+        for (let j = 0; j < o.stalls.length; j += 2)
+          stalled += Math.max(0, Math.min(t1, o.stalls[j + 1]) - Math.max(t0, o.stalls[j]));
+      });
+      stalledMs += stalled;
+      if (t1 - t0 - stalled > bound) late.push(Math.round((t1 - t0 - stalled) * 10) / 10);
+    }
+  });
+  return { late, stalledMs: Math.round(stalledMs) };
+}
+
 export function fairnessSuite(scale: number): void {
   afterAll(async () => {
     await killAll();
@@ -86,20 +114,27 @@ export function fairnessSuite(scale: number): void {
           holdMs: 0.1,
           sync: true,
         };
-        // Best of four runs: 4 busy threads on 2 cores, a holder is sometimes preempted for
-        // a scheduler slice or two, which no lock can help; one run in five or so then ends
-        // just over the bound (2026-12-02: max 8.9 ms, bound 8.7). Without the starvation
-        // mode (STARVE_MS = 1e9) every one of 12 runs ended at 150-300x the mean, so four
-        // tries do not let a barging lock through.
+        // 4 busy threads on 2 cores in a VM: a holder is sometimes descheduled for a few ms
+        // (its 0.1 ms hold then takes over 2 ms: 4-13 ms seen in a stress run), and every
+        // wait behind it grows by that much, which no lock can help. So from a wait over
+        // the bound the time that holders spent descheduled within it is taken off before
+        // it is held against the bound. Best of four runs besides: stalls of the waiter
+        // itself or of an unlock are not measured.
         let s = { n: 0, max: Infinity, mean: 0, p99: 0 };
-        for (let attempt = 0; attempt < 4 && !(s.max <= 50 * Math.max(s.mean, 0.05)); attempt++) {
-          const results = await Promise.all([0, 1, 2, 3].map(() => inWorker<{ waits: number[] }>(spec)));
+        let bound = 0;
+        let over = { late: [0], stalledMs: 0 };
+        for (let attempt = 0; attempt < 4 && over.late.length > 0; attempt++) {
+          const results = await Promise.all(
+            [0, 1, 2, 3].map(() => inWorker<{ waits: number[]; spans: number[]; stalls: number[] }>(spec)),
+          );
           s = stats(results.flatMap((r) => r.waits));
+          // (a mean under 0.05 ms would make the bound absurdly tight: a few scheduler ticks)
+          bound = 50 * Math.max(s.mean, 0.05);
+          over = overBound(results, bound);
         }
         expect(s.n).toBe(4 * 200 * scale);
-        // (a mean under 0.05 ms would make the bound absurdly tight: a few scheduler ticks)
-        const bound = 50 * Math.max(s.mean, 0.05);
-        expect({ ...s, bound, within: s.max <= bound }).toEqual({ ...s, bound, within: true });
+        const within = over.late.length === 0;
+        expect({ ...s, bound, ...over, within }).toEqual({ ...s, bound, ...over, within: true });
       },
     );
 
