@@ -77,21 +77,23 @@ async function wakeLatency(s: Setup, backends: Backends, kind: Kind, mode: 'sync
   });
 }
 
-// Handles of one primitive on a SharedArrayBuffer with different backends (the default,
-// hybrid, sleeps sync in the kernel and async in V8): each one's wakes reach the other's
-// sleepers (lib/backend/index.ts). A lost wake shows as a slow round (a futex slice, 100 ms)
-// or a hang.
-const SAB_BACKENDS: (BackendName | undefined)[] = [undefined, 'atomics', 'futex', 'hybrid'];
-const MIXES = SAB_BACKENDS.flatMap((sleeper) =>
-  SAB_BACKENDS.filter((waker) => waker !== sleeper && (sleeper ?? 'hybrid') !== (waker ?? 'hybrid')).map((waker) => ({
-    sleeper,
-    waker,
-    name: `${sleeper ?? 'default'} sleeper, ${waker ?? 'default'} waker`,
-  })),
-);
+// Handles of one primitive on a SharedArrayBuffer that sleep differently: on 'atomics'
+// (V8, sync and async) and on the default, 'hybrid' or 'futex' (the kernel for sync
+// waits, V8 for async ones: the same code there). Each one's wakes reach the other's
+// sleepers (lib/backend/index.ts). A lost wake shows as a slow round (a futex slice,
+// 100 ms) or a hang.
+const KERNEL_SYNC: (BackendName | undefined)[] = [undefined, 'hybrid', 'futex'];
+const MIXES = KERNEL_SYNC.flatMap((other) => [
+  { sleeper: 'atomics' as BackendName, waker: other },
+  { sleeper: other, waker: 'atomics' as BackendName },
+]).map((m) => ({ ...m, name: `${m.sleeper ?? 'default'} sleeper, ${m.waker ?? 'default'} waker` }));
+const sabVariant = variants.find((v) => v.name === 'atomics over SharedArrayBuffer')!;
 
 describe.each(MIXES)('wake latency, SharedArrayBuffer, mixed backends: $name', ({ sleeper, waker }) => {
-  const sab = () => ({ memory: new SharedArrayBuffer(4096) }) as { memory: SharedArrayBuffer };
+  let s: Setup;
+  beforeEach(() => (s = sabVariant.setup()));
+  afterEach(() => s.close());
+
   test.each([
     ['sync', 'mutex'],
     ['sync', 'semaphore'],
@@ -99,11 +101,7 @@ describe.each(MIXES)('wake latency, SharedArrayBuffer, mixed backends: $name', (
     ['async', 'event'],
   ] as const)(
     'a %s %s waiter runs again within the bound',
-    async (mode, kind) => {
-      const { memory } = sab();
-      const s = { memory, spec: { sab: memory }, backend: 'atomics', close() {} } as Setup;
-      await wakeLatency(s, { sleeper, waker, go: 'atomics' }, kind, mode);
-    },
+    (mode, kind) => wakeLatency(s, { sleeper, waker, go: 'atomics' }, kind, mode),
     60_000,
   );
 });
