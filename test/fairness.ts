@@ -140,10 +140,11 @@ export function fairnessSuite(scale: number): void {
 
     // The default backend on a SharedArrayBuffer (hybrid) puts sync waiters to sleep in the
     // kernel and async ones in V8: a wake must reach both queues in turn (lib/backend/index.ts),
-    // or the sync waiters wait while any async waiter of another thread sleeps.
+    // or the sync waiters wait while any async waiter of another thread sleeps (without the
+    // kernel-first wakes: a sync max of 477-486 ms in 4 of 4 runs; with them 16-51 ms).
     test(
       `1 worker of 10 async tasks (1 ms hold) and 2 workers x ${100 * scale} sync ` +
-        `${kind === 'mutex' ? 'lock()' : 'wait()'} (0.1 ms hold), default backend: no sync wait over 50 ms`,
+        `${kind === 'mutex' ? 'lock()' : 'wait()'} (0.1 ms hold), default backend: no sync wait over 150 ms`,
       async () => {
         const sab = new SharedArrayBuffer(256);
         const base = { task: 'fairness', memory: { sab }, kind, arrivedOffset: 128, parties: 3 };
@@ -153,7 +154,7 @@ export function fairnessSuite(scale: number): void {
         ]);
         const s = stats(syncs.flatMap((r) => r.waits));
         expect(s.n).toBe(2 * 100 * scale);
-        expect({ ...s, within: s.max <= 50 }).toEqual({ ...s, within: true });
+        expect({ ...s, within: s.max <= 150 }).toEqual({ ...s, within: true });
       },
     );
   });
