@@ -11,7 +11,8 @@
  * | +8     | state      | the futex word, see below                                     |
  * | +12    | owner pid  | the owner record (owner.ts): pid, start time (lo, hi), tid    |
  * | ..+31  | ..owner ns | written last, pid namespace, of the holder                    |
- * | +32..63| reserved   | zero                                                          |
+ * | +32    | starvers   | a wake sequence that starving waiters sleep on (fairness)     |
+ * | +36..63| reserved   | zero                                                          |
  *
  * state, kept non-negative for JavaScript:
  *   bits 0-27   TID         kernel thread id of the holder; 0 = free (Linux tids < 2^22)
@@ -54,20 +55,38 @@
  *                                           reservation: wake(1); if it woke nobody (the
  *                                           one woken for it died, or an aborted wait
  *                                           took the wake), void the reservation, take it
+ *   starvers  a starving waiter sleeps on the starvers word, not on state (wait.ts,
+ *            STARVER_SLICE_MS): it reads starvers (its ticket), then ORs in WAITERS |
+ *            HANDOFF; held -> it sleeps while starvers == ticket, at most
+ *            STARVER_SLICE_MS; free -> it takes it
+ *   unlock   ... HANDOFF ... -> HANDOFF | WAITERS, then starvers += 1, wake(starvers, 1);
+ *            only if that woke nobody, wake(state, 1) as above. A leaving waiter and
+ *            tryLock on a reservation also wake a starver first; forceUnlock wakes both
  * Why a starving waiter gets the lock: once HANDOFF is set no unlock frees the lock for
- * newcomers; each unlock hands it to a sleeper, and the backends wake sleepers in the order
- * they slept (the kernel's futex queue, V8's waiter list), so the starving waiter is
- * reached after the sleepers ahead of it. A taker that did not starve clears HANDOFF
- * (barging resumes: the queue moves fast); one that starved keeps it, so handing on goes on
- * while waiters starve (a waiter that lost to a barger sleeps again behind the others, and
- * would otherwise lose again whenever it came to the front). Nothing counts starving waiters,
- * so a dead one leaves nothing behind; a reservation whose taker died is taken by another
- * sleeper at its next slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual
- * exclusion is unchanged: every take is still one CAS from a state with TID 0.
- * The bound holds in practice, not strictly: the backends re-queue a sleeper at the tail
- * of the futex queue whenever its sleep is re-armed (slices, an async waiter thread's
- * rebuild), and HANDOFF can be dropped before the starving waiter is reached (a taker
- * that did not starve, a leaving waiter), until the starving waiter sets it again.
+ * newcomers; each unlock hands it on, to a starving waiter first: they sleep in a queue of
+ * their own, which the backends wake in the order they slept (the kernel's futex queue,
+ * V8's waiter list). In the state's queue a starving waiter would not be near the front:
+ * it starved by being woken and losing to a barger, and slept again behind every sleeper
+ * that came after it, newcomers sleeping on the reservation too, which would then take the
+ * handoff and, not starved, clear HANDOFF; two threads taking the lock in turn kept a
+ * third waiting 30-70 ms that way (4 workers, 0.1 ms holds, before the starvers' queue).
+ * No wake is lost to the starvers' queue: the starver reads its ticket before its OR; an
+ * unlock whose CAS comes after the OR sees HANDOFF and adds to starvers after the ticket
+ * was read (the starver is woken, or its sleep returns at once), and one whose CAS comes
+ * before it leaves the lock free, which the OR sees. A taker that did not starve clears
+ * HANDOFF (barging resumes: the queue moves fast); one that starved keeps it, so handing
+ * on goes on while waiters starve. Nothing counts starving waiters, so a dead one leaves
+ * nothing behind; a reservation whose taker died is taken by another sleeper at its next
+ * slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual exclusion is unchanged:
+ * every take is still one CAS from a state with TID 0.
+ * The bound holds in practice, not strictly: a woken starver can still lose the
+ * reservation to a waiter woken earlier (any waiter that has slept may take it), and
+ * HANDOFF can be dropped while a starver sleeps (a taker that did not starve after a
+ * starvers wake found nobody asleep, a takeover); a starver then waits out its
+ * STARVER_SLICE_MS and asks again.
+ * The layout stays version 2: starvers was a zero word, and a fastipc that does not know
+ * it hands on through the state's queue: a starver then waits out its slices (unfair, not
+ * stuck).
  * In one thread, async lockers also queue in FIFO order (wait.ts, TurnQueue): only the
  * head waits on the word, and no lockAsync() of the thread takes the lock ahead of them
  * (a sync lock() or tryLock() of the same thread still may).
@@ -94,6 +113,7 @@ export const MUTEX_WORDS = {
   OWNER_START_LO: 4,
   OWNER_START_HI: 5,
   OWNER_TID: 6,
+  STARVERS: 8,
   UNLOCKED: 0,
   TID_MASK: 0x0fffffff,
   HANDOFF: 0x10000000,
@@ -117,7 +137,7 @@ export const MUTEX_KIND = defineKind({
   bytes: 64,
   named: 'mutex',
   version: 2,
-  fields: [{ name: 'state', meaning: stateText }, ...OWNER_FIELDS],
+  fields: [{ name: 'state', meaning: stateText }, ...OWNER_FIELDS, { name: 'starvers' }],
   decode: (w) => ({
     locked: (w[STATE] & TID_MASK) !== 0,
     ...describeOwner(w, OWNER_PID, w[STATE] & TID_MASK), // ownerPid, ownerTid, ownerAlive

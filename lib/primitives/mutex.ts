@@ -15,9 +15,9 @@ import type { Kind } from './kinds';
 import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
-import { starved, TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { starved, STARVER_SLICE_MS, TurnQueue, wakeStarver, waitAsync, waitSync, type WaitProtocol } from './wait';
 
-const { STATE, OWNER_PID, OWNER_START_LO, OWNER_TID } = MUTEX_WORDS;
+const { STATE, OWNER_PID, OWNER_START_LO, OWNER_TID, STARVERS } = MUTEX_WORDS;
 const { UNLOCKED, TID_MASK, HANDOFF, OWNER_DIED, WAITERS } = MUTEX_WORDS;
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
@@ -47,6 +47,8 @@ export class Mutex extends Lock {
   private readonly owner: OwnerRecord;
   private readonly lockWait: WaitProtocol;
   private readonly turns = new TurnQueue();
+  /** The value the last attempt of lockWait returned is a STARVERS ticket (a starving waiter's sleep). */
+  private onStarvers = false;
 
   /**
    * Creates the mutex (unlocked) at `byteOffset` in `memory` if the memory there is
@@ -65,7 +67,10 @@ export class Mutex extends Lock {
       // spin while it is held (spin.ts); the waiter unlock() woke then finds it taken, sets WAITERS
       spinner: new Spinner(LOCK_SPIN_MAX),
       // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
-      slice: (_async, state) => ((state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS),
+      slice: (_async, state) =>
+        this.onStarvers ? STARVER_SLICE_MS : (state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS,
+      // a starving waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
+      sleepIndex: () => (this.onStarvers ? STARVERS : STATE),
       grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
       enter: () => {},
       attempt: (_ctx, sleptAt) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt),
@@ -160,7 +165,9 @@ export class Mutex extends Lock {
    */
   forceUnlock(): void {
     this.owner.invalidate();
-    if (Atomics.exchange(this.view, STATE, UNLOCKED) & WAITERS) this.impl.wake(this.view, STATE, 1);
+    const old = Atomics.exchange(this.view, STATE, UNLOCKED);
+    if (old & HANDOFF) wakeStarver(this.impl, this.view, STARVERS);
+    if (old & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
   /**
@@ -195,7 +202,7 @@ export class Mutex extends Lock {
    * aborted wait), voids the reservation and takes the lock.
    */
   private voidReservation(state: number): true | number {
-    if (this.impl.wake(this.view, STATE, 1) > 0) return state;
+    if (wakeStarver(this.impl, this.view, STARVERS) || this.impl.wake(this.view, STATE, 1) > 0) return state;
     const seen = Atomics.compareExchange(this.view, STATE, state, state & ~HANDOFF);
     return this.takeFree(seen === state ? state & ~HANDOFF : seen, 0, false);
   }
@@ -222,20 +229,33 @@ export class Mutex extends Lock {
    * the fast paths never take (they CAS from 0) but every sleeping loop does, as here.
    * A waiter that has slept (`sleptAt` >= 0) may take a reserved state, and sets HANDOFF
    * with WAITERS once it has waited STARVE_MS; a newcomer sleeps on a reserved state.
+   * A starving waiter sleeps on STARVERS, not on the state: it returns the STARVERS value
+   * it read before its OR (its ticket) and sets onStarvers.
    */
   private tryAfterSleep(state: number, sleptAt: number): true | number {
     const slept = sleptAt >= 0;
+    this.onStarvers = false;
     for (;;) {
-      // a starving taker of a reservation keeps HANDOFF (tid | WAITERS | HANDOFF): its unlock
-      // hands on too (the clock is read only here, and on the way to sleep)
-      const keep = state & HANDOFF && starved(sleptAt) ? HANDOFF : 0;
-      const taken = this.takeFree(state, WAITERS | keep, slept);
+      // (the clock is read only here, once a turn, and only by a waiter that has slept)
+      const starving = starved(sleptAt);
+      // a starving taker of a reservation keeps HANDOFF (tid | WAITERS | HANDOFF): its unlock hands on too
+      const taken = this.takeFree(state, state & HANDOFF && starving ? WAITERS | HANDOFF : WAITERS, slept);
       if (taken === true) return true;
-      const flags = starved(sleptAt) ? WAITERS | HANDOFF : WAITERS;
-      if ((taken & flags) === flags) return taken; // held (or reserved, for a newcomer): sleep
-      const old = Atomics.or(this.view, STATE, flags);
-      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | flags;
-      state = old | flags; // it was free: take it
+      if (starving) {
+        // ticket first, then the ask (the OR): an unlock that sees the ask adds to STARVERS after it
+        const ticket = Atomics.load(this.view, STARVERS);
+        const old = Atomics.or(this.view, STATE, WAITERS | HANDOFF);
+        if ((old & TID_MASK) !== UNLOCKED) {
+          this.onStarvers = true;
+          return ticket;
+        }
+        state = old | WAITERS | HANDOFF; // it was free: take it (a starver has slept: reserved or not)
+        continue;
+      }
+      if ((taken & WAITERS) !== 0) return taken; // held (or reserved, for a newcomer): sleep
+      const old = Atomics.or(this.view, STATE, WAITERS);
+      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | WAITERS;
+      state = old | WAITERS; // it was free: take it
     }
   }
 
@@ -268,7 +288,8 @@ export class Mutex extends Lock {
     for (;;) {
       const state = Atomics.load(v, STATE);
       if ((state & TID_MASK) === UNLOCKED) {
-        // a reservation may have been meant for us: let anyone take it
+        // a reservation may have been meant for us: a starving waiter takes it, or else anyone
+        if (state & HANDOFF && wakeStarver(this.impl, v, STARVERS)) return;
         if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
         this.impl.wake(v, STATE, 1);
         return;
@@ -288,14 +309,16 @@ export class Mutex extends Lock {
               'not by the calling thread',
       );
     }
-    // a starving waiter asked (HANDOFF): free it for the sleepers only; if none was asleep
-    // to wake, for anyone again (and wake one that went to sleep on the reservation meanwhile)
+    // a starving waiter asked (HANDOFF): free it for the sleepers only, and wake a starving
+    // one first; if none was asleep to wake, for anyone again (and wake one that went to
+    // sleep on the reservation meanwhile)
     let next: number;
     for (let seen = state; ; state = seen) {
       next = state & HANDOFF ? HANDOFF | WAITERS : UNLOCKED; // (waiters may OR in HANDOFF meanwhile)
       if ((seen = Atomics.compareExchange(this.view, STATE, state, next)) === state) break;
     }
     if (!(state & WAITERS)) return;
+    if (next !== UNLOCKED && wakeStarver(this.impl, this.view, STARVERS)) return;
     const woken = this.impl.wake(this.view, STATE, 1);
     if (next !== UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, STATE, next, WAITERS) === next) {
       this.impl.wake(this.view, STATE, 1);

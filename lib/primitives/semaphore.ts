@@ -15,7 +15,8 @@
  * | +16    | handoff  | how many of the tokens are reserved for waiters that have     |
  * |        |          | slept (fairness, below); 0 to 2^31-1                          |
  * | +20    | starving | 1: a waiter has waited STARVE_MS since it first slept         |
- * | +24..63| reserved | zero                                                          |
+ * | +24    | starvers | a wake sequence that starving waiters sleep on (fairness)     |
+ * | +28..63| reserved | zero                                                          |
  *
  * Why no token can sit unused while a waiter sleeps: a sleeper increments `sleepers`
  * before it re-checks `count`, and post() adds to `count` before it reads `sleepers`;
@@ -31,13 +32,23 @@
  * slept takes any, and takes one off `handoff` if it is non-zero. Since `handoff` grows
  * before `count` and both are sequentially consistent, a newcomer that sees the new count
  * sees the reservation. The reserved token goes to a sleeper (post() wakes them in the
- * order they slept), so a starving waiter is served after the sleepers ahead of it; a
- * sleeper that starved sets `starving` again as it takes a token, so reserving goes on
- * while waiters starve (as the Mutex keeps HANDOFF). A
+ * order they slept), a starving waiter first: it sleeps on `starvers`, not on `count`
+ * (wait.ts, STARVER_SLICE_MS; why: mutex-word.ts). A sleeper that starved sets `starving`
+ * again as it takes a token, so reserving goes on while waiters starve (as the Mutex keeps
+ * HANDOFF). A
  * reservation whose taker died or left is taken by another sleeper, or by a newcomer after
  * one HANDOFF_GRACE_MS sleep; the last sleeper to leave drops every reservation.
- * The layout stays version 1: `handoff` and `starving` were zero words, and a fastipc
- * that does not know them is merely unfair.
+ * Starvers: a starving waiter that finds count 0 reads `starvers` (its ticket), sets
+ * `starving`, loads count again, and if it is still 0 sleeps while starvers == ticket,
+ * at most STARVER_SLICE_MS. post() wakes one starver first (starvers += 1, wake) when it
+ * reserved or finds `starving` set after its add to count, then the rest of its wakes on
+ * count. No wake is lost: the starver's second load of count saw 0, so it came before the
+ * post's add, which comes before the post's exchange or load of `starving` only if the
+ * starver's store came before that too (a post that reads `starving` after its add sees
+ * it, or a post that exchanged it reserved and added to starvers after the ticket). A
+ * waiter that leaves and passes a wake on wakes a starver first.
+ * The layout stays version 1: `handoff`, `starving` and `starvers` were zero words, and a
+ * fastipc that does not know them is merely unfair.
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } from '../core/deadline';
@@ -48,13 +59,14 @@ import { defineKind } from './kinds';
 import { checkFunction, held, runHolding, runHoldingAsync, type Held } from './guard';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
-import { starved, TurnQueue, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { starved, STARVER_SLICE_MS, TurnQueue, wakeStarver, waitAsync, waitSync, type WaitProtocol } from './wait';
 
 /** Word indexes (int32) from byteOffset. */
 const COUNT = 2;
 const SLEEPERS = 3;
 const HANDOFF = 4;
 const STARVING = 5;
+const STARVERS = 6;
 /** Longest sleep of a newcomer on tokens reserved for the sleepers (whose taker may be gone). */
 const HANDOFF_GRACE_MS = 5;
 export const SEMAPHORE_MAX = 2147483647; // 2^31 - 1: the count is an int32
@@ -68,7 +80,7 @@ export const SEMAPHORE_KIND = defineKind({
   tag: 'SEMA',
   bytes: 64,
   named: 'semaphore',
-  fields: [{ name: 'count' }, { name: 'sleepers' }, { name: 'handoff' }, { name: 'starving' }],
+  fields: [{ name: 'count' }, { name: 'sleepers' }, { name: 'handoff' }, { name: 'starving' }, { name: 'starvers' }],
   // (handoff and starving only when set: the usual state keeps its two fields)
   decode: (w) => ({
     count: w[COUNT],
@@ -111,6 +123,8 @@ export class Semaphore extends Primitive {
   static readonly MAX = SEMAPHORE_MAX;
   private readonly tokenWait: WaitProtocol;
   private readonly turns = new TurnQueue();
+  /** The value the last attempt of tokenWait returned is a STARVERS ticket (a starving waiter's sleep). */
+  private onStarvers = false;
   /** (a no-op once the memory is closed) */
   private readonly release = () => void (this.memoryClosed || this.post());
 
@@ -130,19 +144,28 @@ export class Semaphore extends Primitive {
       index: COUNT,
       spinner: new Spinner(),
       // a positive count to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
-      slice: (async, count) => (count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS),
+      slice: (async, count) =>
+        this.onStarvers ? STARVER_SLICE_MS : count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS,
+      // a starving waiter sleeps on the starvers' queue, which post() wakes first (wait.ts)
+      sleepIndex: () => (this.onStarvers ? STARVERS : COUNT),
       grab: () => this.tryWait(),
       enter: () => this.addSleeper(SLEEPERS),
       attempt: (_ctx, sleptAt) => {
         const v = this.view;
+        this.onStarvers = false;
         for (;;) {
           if (sleptAt >= 0 ? this.takeAsSleeper(sleptAt) : this.tryWait()) return true;
           // Sleep on the count seen: 0, or a corrupt negative one (never spin on it), or
           // (a newcomer) tokens reserved for the sleepers.
           const count = Atomics.load(v, COUNT);
           if (count <= 0) {
-            if (starved(sleptAt)) Atomics.store(v, STARVING, 1);
-            return count;
+            if (!starved(sleptAt)) return count;
+            // starving: ticket, ask, look again (see the top), then sleep on the starvers' queue
+            const ticket = Atomics.load(v, STARVERS);
+            Atomics.store(v, STARVING, 1);
+            if (Atomics.load(v, COUNT) > 0) continue;
+            this.onStarvers = true;
+            return ticket;
           }
           if (sleptAt < 0 && !this.free(count)) return count;
         }
@@ -154,7 +177,9 @@ export class Semaphore extends Primitive {
         // sleeper to leave leaves no reservation behind.
         const before = this.removeSleeper(SLEEPERS);
         const passOn = before > 1 && !taken && !queued;
-        if (passOn && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);
+        if (passOn && Atomics.load(this.view, COUNT) > 0 && !wakeStarver(this.impl, this.view, STARVERS)) {
+          this.impl.wake(this.view, COUNT, 1);
+        }
         if (before === 1) {
           if (Atomics.load(this.view, HANDOFF) !== 0) Atomics.store(this.view, HANDOFF, 0);
           if (Atomics.load(this.view, STARVING) !== 0) Atomics.store(this.view, STARVING, 0);
@@ -187,7 +212,11 @@ export class Semaphore extends Primitive {
       count = seen;
     }
     const sleepers = Atomics.load(v, SLEEPERS);
-    if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));
+    if (sleepers === 0) return;
+    // a starving waiter first (it sleeps on STARVERS): when one asked, before or since the add
+    let wakes = Math.min(n, sleepers);
+    if ((reserve || Atomics.load(v, STARVING) !== 0) && wakeStarver(this.impl, v, STARVERS)) wakes--;
+    if (wakes > 0) this.impl.wake(v, COUNT, wakes);
   }
 
   /**

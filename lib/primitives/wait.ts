@@ -17,7 +17,7 @@
  *                    first went to sleep): what is handed on to sleepers (fairness, in
  *                    mutex.ts and semaphore.ts) only the latter may take
  *     deadline?      recheck(value, false): a last look (a dead holder to take over) -> done
- *     sleep          on word `index` while it holds value, at most slice() ms: bounded
+ *     sleep          on word `index` (or sleepIndex()) while it holds value, at most slice() ms: bounded
  *                    slices let the protocol look at what no wake announces (a dead owner)
  *     timed out?     recheck(word, true) -> done
  *   exit(taken)      undo enter(); leaving without it (timeout, abort, error): pass on a
@@ -48,6 +48,11 @@ export interface WaitProtocol {
   readonly spinner?: Spinner;
   /** Longest single sleep on `value`, ms (Infinity: until woken or the deadline). */
   slice(async: boolean, value: number): number;
+  /**
+   * The word that the value attempt() just returned belongs to, if not always `index`: a
+   * starving waiter sleeps on a queue of its own (starvers, below). Omitted: `index`.
+   */
+  sleepIndex?(): number;
   /** Takes it if that needs no waiting and no registration; true if taken. */
   grab(ctx: number): boolean;
   /** Registers this waiter (a sleepers count), before the first attempt. */
@@ -68,6 +73,28 @@ export interface WaitProtocol {
 
 /** A waiter starves once it has waited this long since it first slept (Go's sync.Mutex: 1 ms). */
 export const STARVE_MS = 1;
+
+/**
+ * Starving waiters sleep on a word of their own (a wake sequence beside the primitive's
+ * word), not in the primitive's queue: a waiter that starved got there by being woken and
+ * losing the race to a barger, so in the primitive's queue it would sleep again behind
+ * every sleeper that came after it (newcomers sleeping on a reservation, too), and a
+ * handoff would go to one of them (seen: 30-70 ms waits behind two threads that took the
+ * lock in turn, 4 workers, 0.1 ms holds). A release that hands on wakes this queue first
+ * (wakeStarver), so the handoff reaches a starving waiter. The starver reads the sequence
+ * before it asks for the handoff (an RMW on the primitive's word) and sleeps on that
+ * value; a releaser that saw the ask adds 1 to it before it wakes, so the wake cannot be
+ * lost. A starver sleeps at most STARVER_SLICE_MS at a time, and asks again when it wakes
+ * without the lock: an ask that some path dropped (a releaser that saw none) costs it at
+ * most that long. Nothing registers, so a dead starver leaves nothing behind.
+ */
+export const STARVER_SLICE_MS = 5;
+
+/** Wakes one starving waiter sleeping on word `seq` (see STARVER_SLICE_MS); whether one was asleep. */
+export function wakeStarver(impl: Backend, view: Int32Array, seq: number): boolean {
+  Atomics.add(view, seq, 1);
+  return impl.wake(view, seq, 1) > 0;
+}
 
 /** Whether a waiter that first slept at `sleptAt` (-1: never) starves (reads the clock only if it slept). */
 export function starved(sleptAt: number): boolean {
@@ -94,10 +121,11 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
     for (;;) {
       const value = p.attempt(ctx, sleptAt);
       if (value === true) return (taken = true);
+      const index = p.sleepIndex === undefined ? p.index : p.sleepIndex();
       const left = remaining(deadline);
-      if (left === 0) return (taken = p.recheck(value, false));
+      if (left === 0) return (taken = p.recheck(index === p.index ? value : Atomics.load(view, p.index), false));
       const at = sleptAt < 0 ? performance.now() : sleptAt;
-      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));
+      const result = impl.wait(view, index, value, Math.min(left, p.slice(false, value)));
       if (result !== 'not-equal') sleptAt = at; // (a wait that never slept leaves a newcomer one)
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) return (taken = true);
     }
@@ -156,13 +184,14 @@ async function run(
         taken = true;
         break;
       }
+      const index = p.sleepIndex === undefined ? p.index : p.sleepIndex();
       const left = remaining(deadline);
       if (left === 0) {
-        taken = p.recheck(value, false);
+        taken = p.recheck(index === p.index ? value : Atomics.load(view, p.index), false);
         break;
       }
       const at = sleptAt < 0 ? performance.now() : sleptAt;
-      const result = await impl.waitAsync(view, p.index, value, Math.min(left, p.slice(true, value)), signal);
+      const result = await impl.waitAsync(view, index, value, Math.min(left, p.slice(true, value)), signal);
       if (view.length === 0) throw closedError();
       if (result !== 'not-equal') sleptAt = at;
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) {
