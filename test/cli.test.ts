@@ -150,7 +150,8 @@ test('inspect shows the header words, as text and as JSON', async () => {
     expect(mt.stdout).toMatch(new RegExp(`\\+12\\s+0x[0-9a-f]{8}\\s+${process.pid}\\s+owner pid`));
     expect(mt.stdout).toMatch(new RegExp(`\\+24\\s+0x[0-9a-f]{8}\\s+${m.ownerTid}\\s+owner tid`));
     expect(mt.stdout).toMatch(/\+28\s+0x[0-9a-f]{8}\s+-?\d+\s+owner pid namespace/);
-    expect(mt.stdout).toMatch(/\+32\.\.\+63\s+all zero\s+reserved/);
+    expect(mt.stdout).toMatch(/\+32\s+0x0{8}\s+0\s+starvers/);
+    expect(mt.stdout).toMatch(/\+36\.\.\+63\s+all zero\s+reserved/);
 
     expect(sj.code).toBe(0);
     const info = JSON.parse(sj.stdout) as Listed;

@@ -32,21 +32,18 @@
  * slept takes any, and takes one off `handoff` if it is non-zero. Since `handoff` grows
  * before `count` and both are sequentially consistent, a newcomer that sees the new count
  * sees the reservation. The reserved token goes to a sleeper (post() wakes them in the
- * order they slept), a starving waiter first: it sleeps on `starvers`, not on `count`
- * (wait.ts, STARVER_SLICE_MS; why: mutex-word.ts). A sleeper that starved sets `starving`
- * again as it takes a token, so reserving goes on while waiters starve (as the Mutex keeps
- * HANDOFF). A
- * reservation whose taker died or left is taken by another sleeper, or by a newcomer after
- * one HANDOFF_GRACE_MS sleep; the last sleeper to leave drops every reservation.
- * Starvers: a starving waiter that finds count 0 reads `starvers` (its ticket), sets
- * `starving`, loads count again, and if it is still 0 sleeps while starvers == ticket,
- * at most STARVER_SLICE_MS. post() wakes one starver first (starvers += 1, wake) when it
- * reserved or finds `starving` set after its add to count, then the rest of its wakes on
- * count. No wake is lost: the starver's second load of count saw 0, so it came before the
- * post's add, which comes before the post's exchange or load of `starving` only if the
- * starver's store came before that too (a post that reads `starving` after its add sees
- * it, or a post that exchanged it reserved and added to starvers after the ticket). A
- * waiter that leaves and passes a wake on wakes a starver first.
+ * order they slept), a starving waiter first (below). A sleeper that starved sets
+ * `starving` again as it takes a token, so reserving goes on while waiters starve (as the
+ * Mutex keeps HANDOFF). A reservation whose taker died or left is taken by another sleeper,
+ * or by a newcomer after one HANDOFF_GRACE_MS sleep; the last sleeper to leave drops every
+ * reservation. Starvers (wait.ts, STARVER_SLICE_MS; why: mutex-word.ts): a starving waiter
+ * that finds count 0 reads `starvers` (its ticket), sets `starving`, loads count again and,
+ * still 0, sleeps while starvers == ticket. post() wakes one starver first (starvers += 1,
+ * wake) if it reserved or finds `starving` set after its add, then the rest on count; a
+ * waiter that leaves passing a wake on wakes a starver first. The second load saw 0, so it
+ * preceded the add, and a post that reads `starving` after its add sees the store, unless
+ * a post exchanged it meanwhile, which then woke a starver (maybe another: this one waits
+ * out its slice at worst).
  * The layout stays version 1: `handoff`, `starving` and `starvers` were zero words, and a
  * fastipc that does not know them is merely unfair.
  */
