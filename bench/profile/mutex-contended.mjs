@@ -23,16 +23,23 @@ if (isMainThread) {
   const patches = [
     ['  succeeded() {', '  succeeded() { globalThis.__c.spinOk++;'],
     ['  failed() {', '  failed() { globalThis.__c.spinFail++;'],
-    ['const result = impl.wait(view, p.index', 'globalThis.__c.sleeps++; const result = impl.wait(view, p.index'],
+    ['const result = impl.wait(view, index', 'globalThis.__c.sleeps++; const result = impl.wait(view, index'],
     // the starvation mode: a waiter asks for a handoff; an unlock hands the lock on
     [
-      'const old = Atomics.or(this.view, STATE2, flags);',
-      'if (flags & HANDOFF2) globalThis.__c.starves++; const old = Atomics.or(this.view, STATE2, flags);',
+      'Atomics.or(this.view, STATE2, WAITERS2 | HANDOFF2)',
+      '(globalThis.__c.starves++, Atomics.or(this.view, STATE2, WAITERS2 | HANDOFF2))',
+    ],
+    // a handoff wakes the starving waiters' queue first, and the state's only if that woke nobody
+    [
+      'if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) return;',
+      'if (next !== UNLOCKED) globalThis.__c.handoffs++; ' +
+        'if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) ' +
+        'return void globalThis.__c.starverWakes++;',
     ],
     [
       'const woken = this.impl.wake(this.view, STATE2, 1);',
       'const woken = this.impl.wake(this.view, STATE2, 1); globalThis.__c.wakes++; ' +
-        'if (!woken) globalThis.__c.emptyWakes++; if (next !== UNLOCKED) globalThis.__c.handoffs++;',
+        'if (!woken) globalThis.__c.emptyWakes++;',
     ],
   ];
   for (const [find, repl] of patches) {
@@ -61,7 +68,8 @@ if (isMainThread) {
           `spins that slept ${per(sum('spinFail'))}, sleeps ${per(sum('sleeps'))}` +
           (impl === 'mutex'
             ? `; starving waiters ${per(sum('starves'))}, unlock wakes ${per(sum('wakes'))} ` +
-              `(woke none ${per(sum('emptyWakes'))}), handoffs ${per(sum('handoffs'))}`
+              `(woke none ${per(sum('emptyWakes'))}), handoffs ${per(sum('handoffs'))} ` +
+              `(to a starving waiter ${per(sum('starverWakes'))})`
             : ''),
       );
     }
@@ -70,7 +78,16 @@ if (isMainThread) {
   }
 } else {
   const { sab, counters, N, impl } = workerData;
-  globalThis.__c = { spinOk: 0, spinFail: 0, sleeps: 0, starves: 0, wakes: 0, emptyWakes: 0, handoffs: 0 };
+  globalThis.__c = {
+    spinOk: 0,
+    spinFail: 0,
+    sleeps: 0,
+    starves: 0,
+    wakes: 0,
+    emptyWakes: 0,
+    handoffs: 0,
+    starverWakes: 0,
+  };
   const i32 = new Int32Array(sab);
   const C = 32; // the counter: its own line
   const { Mutex } = await import(patched);

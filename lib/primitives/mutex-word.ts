@@ -55,10 +55,10 @@
  *                                           reservation: wake(1); if it woke nobody (the
  *                                           one woken for it died, or an aborted wait
  *                                           took the wake), void the reservation, take it
- *   starvers  a starving waiter sleeps on the starvers word, not on state (wait.ts,
+ *   starvers  a starving sync waiter sleeps on the starvers word, not on state (wait.ts,
  *            STARVER_SLICE_MS): it reads starvers (its ticket), then ORs in WAITERS |
- *            HANDOFF; held -> it sleeps while starvers == ticket, at most
- *            STARVER_SLICE_MS; free -> it takes it
+ *            HANDOFF; held -> it sleeps while starvers == ticket, for a slice of
+ *            STARVER_SLICE_MS doubled after each that timed out; free -> it takes it
  *   unlock   ... HANDOFF ... -> HANDOFF | WAITERS, then starvers += 1, wake(starvers, 1);
  *            only if that woke nobody, wake(state, 1) as above. A leaving waiter and
  *            tryLock on a reservation also wake a starver first; forceUnlock wakes both
@@ -70,20 +70,21 @@
  * that came after it, newcomers sleeping on the reservation too, which would then take the
  * handoff and, not starved, clear HANDOFF; two threads taking the lock in turn kept a
  * third waiting 30-70 ms that way (4 workers, 0.1 ms holds, before the starvers' queue).
- * No wake is lost to the starvers' queue: the starver reads its ticket before its OR; an
+ * The starvers' queue loses no handoff: the starver reads its ticket before its OR; an
  * unlock whose CAS comes after the OR sees HANDOFF and adds to starvers after the ticket
- * was read (the starver is woken, or its sleep returns at once), and one whose CAS comes
- * before it leaves the lock free, which the OR sees. A taker that did not starve clears
+ * was read (a starver is woken, maybe another one, or this one's sleep returns at once),
+ * and one whose CAS comes before it leaves the lock free, which the OR sees. Async waits
+ * do not sleep there (an aborted one would absorb a wake for the queue: wait.ts). A taker that did not starve clears
  * HANDOFF (barging resumes: the queue moves fast); one that starved keeps it, so handing
  * on goes on while waiters starve. Nothing counts starving waiters, so a dead one leaves
  * nothing behind; a reservation whose taker died is taken by another sleeper at its next
  * slice, or by a newcomer after one HANDOFF_GRACE_MS sleep. Mutual exclusion is unchanged:
  * every take is still one CAS from a state with TID 0.
  * The bound holds in practice, not strictly: a woken starver can still lose the
- * reservation to a waiter woken earlier (any waiter that has slept may take it), and
- * HANDOFF can be dropped while a starver sleeps (a taker that did not starve after a
- * starvers wake found nobody asleep, a takeover); a starver then waits out its
- * STARVER_SLICE_MS and asks again.
+ * reservation to a waiter woken earlier (any waiter that has slept may take it), a starver
+ * re-queues at the tail of its queue when a slice ends, and HANDOFF can be dropped while a
+ * starver sleeps (a taker that did not starve after a starvers wake found nobody asleep, a
+ * takeover); a starver then waits out its slice and asks again.
  * The layout stays version 2: starvers was a zero word, and a fastipc that does not know
  * it hands on through the state's queue: a starver then waits out its slices (unfair, not
  * stuck).

@@ -15,7 +15,8 @@ import type { Kind } from './kinds';
 import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
-import { starved, STARVER_SLICE_MS, TurnQueue, wakeStarver, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { longerStarverSlice, starved, STARVER_SLICE_MS, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
+import type { WaitProtocol } from './wait';
 
 const { STATE, OWNER_PID, OWNER_START_LO, OWNER_TID, STARVERS } = MUTEX_WORDS;
 const { UNLOCKED, TID_MASK, HANDOFF, OWNER_DIED, WAITERS } = MUTEX_WORDS;
@@ -47,8 +48,10 @@ export class Mutex extends Lock {
   private readonly owner: OwnerRecord;
   private readonly lockWait: WaitProtocol;
   private readonly turns = new TurnQueue();
-  /** The value the last attempt of lockWait returned is a STARVERS ticket (a starving waiter's sleep). */
+  /** The value the last attempt of lockWait returned is a STARVERS ticket (a starving sync waiter's sleep). */
   private onStarvers = false;
+  /** The next slice of a starving sync waiter (wait.ts, STARVER_SLICE_MS). */
+  private starverSlice = STARVER_SLICE_MS;
 
   /**
    * Creates the mutex (unlocked) at `byteOffset` in `memory` if the memory there is
@@ -68,13 +71,16 @@ export class Mutex extends Lock {
       spinner: new Spinner(LOCK_SPIN_MAX),
       // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
       slice: (_async, state) =>
-        this.onStarvers ? STARVER_SLICE_MS : (state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS,
+        this.onStarvers ? this.starverSlice : (state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS,
       // a starving waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : STATE),
       grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
       enter: () => {},
-      attempt: (_ctx, sleptAt) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt),
-      recheck: (state, slept) => this.takeOverIfDead(state, slept),
+      attempt: (_ctx, sleptAt, async) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt, async),
+      recheck: (state, slept) => {
+        if (slept && this.onStarvers) this.starverSlice = longerStarverSlice(this.starverSlice, CHECK_MS);
+        return this.takeOverIfDead(state, slept);
+      },
       exit: (taken, queued) => void (taken || queued || this.leaveWithoutLock()),
     };
   }
@@ -103,7 +109,11 @@ export class Mutex extends Lock {
     let state = this.takeFree(UNLOCKED, 0, false);
     if (state === true) return true;
     if (this.heldByMe(state)) throw this.recursion('tryLock');
-    if ((state & TID_MASK) === UNLOCKED && (state = this.voidReservation(state)) === true) return true;
+    if ((state & TID_MASK) === UNLOCKED) {
+      state = this.voidReservation(state);
+      // true: taken; free: it woke a sleeper to take it (not a second voidReservation, to steal it back)
+      if (state === true || (state & TID_MASK) === UNLOCKED) return state === true;
+    }
     return this.takeOverIfDead(state, false);
   }
 
@@ -166,7 +176,7 @@ export class Mutex extends Lock {
   forceUnlock(): void {
     this.owner.invalidate();
     const old = Atomics.exchange(this.view, STATE, UNLOCKED);
-    if (old & HANDOFF) wakeStarver(this.impl, this.view, STARVERS);
+    if (old & HANDOFF) wakeStarvers(this.impl, this.view, STARVERS, 1);
     if (old & WAITERS) this.impl.wake(this.view, STATE, 1);
   }
 
@@ -202,7 +212,7 @@ export class Mutex extends Lock {
    * aborted wait), voids the reservation and takes the lock.
    */
   private voidReservation(state: number): true | number {
-    if (wakeStarver(this.impl, this.view, STARVERS) || this.impl.wake(this.view, STATE, 1) > 0) return state;
+    if (wakeStarvers(this.impl, this.view, STARVERS, 1) > 0 || this.impl.wake(this.view, STATE, 1) > 0) return state;
     const seen = Atomics.compareExchange(this.view, STATE, state, state & ~HANDOFF);
     return this.takeFree(seen === state ? state & ~HANDOFF : seen, 0, false);
   }
@@ -229,19 +239,20 @@ export class Mutex extends Lock {
    * the fast paths never take (they CAS from 0) but every sleeping loop does, as here.
    * A waiter that has slept (`sleptAt` >= 0) may take a reserved state, and sets HANDOFF
    * with WAITERS once it has waited STARVE_MS; a newcomer sleeps on a reserved state.
-   * A starving waiter sleeps on STARVERS, not on the state: it returns the STARVERS value
-   * it read before its OR (its ticket) and sets onStarvers.
+   * A starving sync waiter sleeps on STARVERS, not on the state: it returns the STARVERS
+   * value it read before its OR (its ticket) and sets onStarvers.
    */
-  private tryAfterSleep(state: number, sleptAt: number): true | number {
+  private tryAfterSleep(state: number, sleptAt: number, async: boolean): true | number {
     const slept = sleptAt >= 0;
     this.onStarvers = false;
+    if (!slept) this.starverSlice = STARVER_SLICE_MS; // a new wait
     for (;;) {
       // (the clock is read only here, once a turn, and only by a waiter that has slept)
       const starving = starved(sleptAt);
       // a starving taker of a reservation keeps HANDOFF (tid | WAITERS | HANDOFF): its unlock hands on too
       const taken = this.takeFree(state, state & HANDOFF && starving ? WAITERS | HANDOFF : WAITERS, slept);
       if (taken === true) return true;
-      if (starving) {
+      if (starving && !async) {
         // ticket first, then the ask (the OR): an unlock that sees the ask adds to STARVERS after it
         const ticket = Atomics.load(this.view, STARVERS);
         const old = Atomics.or(this.view, STATE, WAITERS | HANDOFF);
@@ -289,7 +300,7 @@ export class Mutex extends Lock {
       const state = Atomics.load(v, STATE);
       if ((state & TID_MASK) === UNLOCKED) {
         // a reservation may have been meant for us: a starving waiter takes it, or else anyone
-        if (state & HANDOFF && wakeStarver(this.impl, v, STARVERS)) return;
+        if (state & HANDOFF && wakeStarvers(this.impl, v, STARVERS, 1) > 0) return;
         if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
         this.impl.wake(v, STATE, 1);
         return;
@@ -318,7 +329,7 @@ export class Mutex extends Lock {
       if ((seen = Atomics.compareExchange(this.view, STATE, state, next)) === state) break;
     }
     if (!(state & WAITERS)) return;
-    if (next !== UNLOCKED && wakeStarver(this.impl, this.view, STARVERS)) return;
+    if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) return;
     const woken = this.impl.wake(this.view, STATE, 1);
     if (next !== UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, STATE, next, WAITERS) === next) {
       this.impl.wake(this.view, STATE, 1);

@@ -1,69 +1,21 @@
 /**
- * Semaphore: a counting semaphore. Waiters take a token by CAS(count -> count-1); with
- * none, they register as sleepers and sleep on the count word while it is 0. post(n)
- * adds n tokens and wakes min(n, sleepers) threads, and makes no syscall when nobody
- * sleeps (glibc's sem_t made ~1.4 futex calls per token under a fast producer here; a
- * registered-sleeper count made 58 per million).
- *
- * Words (int32, offsets in bytes from byteOffset):
- * | offset | field    | meaning                                                       |
- * |--------|----------|---------------------------------------------------------------|
- * | +0     | magic    | 'SEMA'                                                        |
- * | +4     | version  | layout version (1); 0 while being initialised                 |
- * | +8     | count    | the futex word: tokens available, 0 to 2^31-1                 |
- * | +12    | sleepers | threads in or about to enter a wait on count; 0 to 2^31-1     |
- * | +16    | handoff  | how many of the tokens are reserved for waiters that have     |
- * |        |          | slept (fairness, below); 0 to 2^31-1                          |
- * | +20    | starving | 1: a waiter has waited STARVE_MS since it first slept         |
- * | +24    | starvers | a wake sequence that starving waiters sleep on (fairness)     |
- * | +28..63| reserved | zero                                                          |
- *
- * Why no token can sit unused while a waiter sleeps: a sleeper increments `sleepers`
- * before it re-checks `count`, and post() adds to `count` before it reads `sleepers`;
- * Atomics are sequentially consistent, so either the sleeper sees the token or the
- * poster sees the sleeper and wakes it. A woken waiter takes a token if one is there
- * before it looks at its deadline; a waiter that still leaves without one while tokens
- * remain and others sleep wakes one of them in its place, so a wake is never absorbed.
- *
- * Fairness (as the Mutex's HANDOFF): a waiter that has slept, has waited STARVE_MS since
- * it first slept and finds no token sets `starving`. The next post() clears it and reserves
- * one token (handoff += 1) before it adds to `count`. A newcomer (the fast path, tryWait,
- * spinners, a first attempt) takes a token only while count > handoff; a waiter that has
- * slept takes any, and takes one off `handoff` if it is non-zero. Since `handoff` grows
- * before `count` and both are sequentially consistent, a newcomer that sees the new count
- * sees the reservation. The reserved token goes to a sleeper (post() wakes them in the
- * order they slept), a starving waiter first (below). A sleeper that starved sets
- * `starving` again as it takes a token, so reserving goes on while waiters starve (as the
- * Mutex keeps HANDOFF). A reservation whose taker died or left is taken by another sleeper,
- * or by a newcomer after one HANDOFF_GRACE_MS sleep; the last sleeper to leave drops every
- * reservation. Starvers (wait.ts, STARVER_SLICE_MS; why: mutex-word.ts): a starving waiter
- * that finds count 0 reads `starvers` (its ticket), sets `starving`, loads count again and,
- * still 0, sleeps while starvers == ticket. post() wakes one starver first (starvers += 1,
- * wake) if it reserved or finds `starving` set after its add, then the rest on count; a
- * waiter that leaves passing a wake on wakes a starver first. The second load saw 0, so it
- * preceded the add, and a post that reads `starving` after its add sees the store, unless
- * a post exchanged it meanwhile, which then woke a starver (maybe another: this one waits
- * out its slice at worst).
- * The layout stays version 1: `handoff`, `starving` and `starvers` were zero words, and a
- * fastipc that does not know them is merely unfair.
+ * Semaphore: a counting semaphore. Its words, the protocol and its proof sketch are the
+ * table at the top of semaphore-word.ts; this file implements them. Waiting is the wait
+ * driver's (wait.ts): `tokenWait` below is this semaphore's protocol.
  */
 import type { PrimitiveOptions } from '../backend';
 import { checkAsyncWaitOptions, checkWaitOptions, deadlineOf, throwIfAborted } from '../core/deadline';
 import type { AsyncWaitOptions, WaitOptions } from '../core/deadline';
 import type { Memory } from '../core/memory';
 import { checkInteger, checkOptions } from '../core/validate';
-import { defineKind } from './kinds';
+import { SEMAPHORE_KIND, SEMAPHORE_WORDS } from './semaphore-word';
 import { checkFunction, held, runHolding, runHoldingAsync, type Held } from './guard';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
-import { starved, STARVER_SLICE_MS, TurnQueue, wakeStarver, waitAsync, waitSync, type WaitProtocol } from './wait';
+import { longerStarverSlice, starved, STARVER_SLICE_MS, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
+import type { WaitProtocol } from './wait';
 
-/** Word indexes (int32) from byteOffset. */
-const COUNT = 2;
-const SLEEPERS = 3;
-const HANDOFF = 4;
-const STARVING = 5;
-const STARVERS = 6;
+const { COUNT, SLEEPERS, HANDOFF, STARVING, STARVERS } = SEMAPHORE_WORDS;
 /** Longest sleep of a newcomer on tokens reserved for the sleepers (whose taker may be gone). */
 const HANDOFF_GRACE_MS = 5;
 export const SEMAPHORE_MAX = 2147483647; // 2^31 - 1: the count is an int32
@@ -72,24 +24,7 @@ const RECHECK_MS = 200;
 /** Async waits look again far less often: a thousand pending waits waking every 200 ms would shake the loop. */
 const asyncRecheckMs = () => 4000 + Math.random() * 2000;
 
-export const SEMAPHORE_KIND = defineKind({
-  name: 'Semaphore',
-  tag: 'SEMA',
-  bytes: 64,
-  named: 'semaphore',
-  fields: [{ name: 'count' }, { name: 'sleepers' }, { name: 'handoff' }, { name: 'starving' }, { name: 'starvers' }],
-  // (handoff and starving only when set: the usual state keeps its two fields)
-  decode: (w) => ({
-    count: w[COUNT],
-    sleepers: w[SLEEPERS],
-    ...(w[HANDOFF] ? { handoff: w[HANDOFF] } : {}),
-    ...(w[STARVING] ? { starving: true } : {}),
-  }),
-  describe: (s) =>
-    `count ${s.count}` +
-    (s.handoff ? ` (${s.handoff} reserved for waiters)` : '') +
-    (s.sleepers ? `, ${s.sleepers} waiting` : ''),
-});
+export { SEMAPHORE_KIND };
 
 /** Options of a new Semaphore. */
 export interface SemaphoreOptions extends PrimitiveOptions {
@@ -120,8 +55,10 @@ export class Semaphore extends Primitive {
   static readonly MAX = SEMAPHORE_MAX;
   private readonly tokenWait: WaitProtocol;
   private readonly turns = new TurnQueue();
-  /** The value the last attempt of tokenWait returned is a STARVERS ticket (a starving waiter's sleep). */
+  /** The value the last attempt of tokenWait returned is a STARVERS ticket (a starving sync waiter's sleep). */
   private onStarvers = false;
+  /** The next slice of a starving sync waiter (wait.ts, STARVER_SLICE_MS). */
+  private starverSlice = STARVER_SLICE_MS;
   /** (a no-op once the memory is closed) */
   private readonly release = () => void (this.memoryClosed || this.post());
 
@@ -142,24 +79,26 @@ export class Semaphore extends Primitive {
       spinner: new Spinner(),
       // a positive count to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
       slice: (async, count) =>
-        this.onStarvers ? STARVER_SLICE_MS : count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS,
+        this.onStarvers ? this.starverSlice : count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS,
       // a starving waiter sleeps on the starvers' queue, which post() wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : COUNT),
       grab: () => this.tryWait(),
       enter: () => this.addSleeper(SLEEPERS),
-      attempt: (_ctx, sleptAt) => {
+      attempt: (_ctx, sleptAt, async) => {
         const v = this.view;
         this.onStarvers = false;
+        if (sleptAt < 0) this.starverSlice = STARVER_SLICE_MS; // a new wait
         for (;;) {
           if (sleptAt >= 0 ? this.takeAsSleeper(sleptAt) : this.tryWait()) return true;
           // Sleep on the count seen: 0, or a corrupt negative one (never spin on it), or
           // (a newcomer) tokens reserved for the sleepers.
           const count = Atomics.load(v, COUNT);
           if (count <= 0) {
-            if (!starved(sleptAt)) return count;
-            // starving: ticket, ask, look again (see the top), then sleep on the starvers' queue
-            const ticket = Atomics.load(v, STARVERS);
-            Atomics.store(v, STARVING, 1);
+            const starving = starved(sleptAt);
+            // a starving sync waiter: ticket, ask, look again (see the top), sleep on STARVERS
+            const ticket = starving && !async ? Atomics.load(v, STARVERS) : 0;
+            if (starving) Atomics.store(v, STARVING, 1);
+            if (!starving || async) return count;
             if (Atomics.load(v, COUNT) > 0) continue;
             this.onStarvers = true;
             return ticket;
@@ -167,14 +106,17 @@ export class Semaphore extends Primitive {
           if (sleptAt < 0 && !this.free(count)) return count;
         }
       },
-      recheck: () => false,
+      recheck: (_count, slept) => {
+        if (slept && this.onStarvers) this.starverSlice = longerStarverSlice(this.starverSlice, RECHECK_MS);
+        return false;
+      },
       exit: (taken, queued) => {
         // Leaving without a token while tokens remain and others sleep: the wake that a
         // post() meant for one of them may have come to us, so pass it on. The last
         // sleeper to leave leaves no reservation behind.
         const before = this.removeSleeper(SLEEPERS);
         const passOn = before > 1 && !taken && !queued;
-        if (passOn && Atomics.load(this.view, COUNT) > 0 && !wakeStarver(this.impl, this.view, STARVERS)) {
+        if (passOn && Atomics.load(this.view, COUNT) > 0 && wakeStarvers(this.impl, this.view, STARVERS, 1) === 0) {
           this.impl.wake(this.view, COUNT, 1);
         }
         if (before === 1) {
@@ -210,9 +152,9 @@ export class Semaphore extends Primitive {
     }
     const sleepers = Atomics.load(v, SLEEPERS);
     if (sleepers === 0) return;
-    // a starving waiter first (it sleeps on STARVERS): when one asked, before or since the add
+    // starving waiters first (they sleep on STARVERS): when one asked, before or since the add
     let wakes = Math.min(n, sleepers);
-    if ((reserve || Atomics.load(v, STARVING) !== 0) && wakeStarver(this.impl, v, STARVERS)) wakes--;
+    if (reserve || Atomics.load(v, STARVING) !== 0) wakes -= wakeStarvers(this.impl, v, STARVERS, wakes);
     if (wakes > 0) this.impl.wake(v, COUNT, wakes);
   }
 

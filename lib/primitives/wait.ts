@@ -59,9 +59,10 @@ export interface WaitProtocol {
   enter(): void;
   /**
    * Takes it as a registered waiter (true), or returns the word's value to sleep on.
-   * `sleptAt`: performance.now() when this wait first slept, -1 before that.
+   * `sleptAt`: performance.now() when this wait first slept, -1 before that. `async`: the
+   * wait is an async one (which may be aborted: it does not sleep on the starvers' queue).
    */
-  attempt(ctx: number, sleptAt: number): true | number;
+  attempt(ctx: number, sleptAt: number, async: boolean): true | number;
   /** What only time tells (a dead holder): true if it took it. `slept`: a slice just timed out. */
   recheck(value: number, slept: boolean): boolean;
   /**
@@ -75,25 +76,35 @@ export interface WaitProtocol {
 export const STARVE_MS = 1;
 
 /**
- * Starving waiters sleep on a word of their own (a wake sequence beside the primitive's
- * word), not in the primitive's queue: a waiter that starved got there by being woken and
- * losing the race to a barger, so in the primitive's queue it would sleep again behind
- * every sleeper that came after it (newcomers sleeping on a reservation, too), and a
- * handoff would go to one of them (seen: 30-70 ms waits behind two threads that took the
- * lock in turn, 4 workers, 0.1 ms holds). A release that hands on wakes this queue first
- * (wakeStarver), so the handoff reaches a starving waiter. The starver reads the sequence
- * before it asks for the handoff (an RMW on the primitive's word) and sleeps on that
- * value; a releaser that saw the ask adds 1 to it before it wakes, so the wake cannot be
- * lost. A starver sleeps at most STARVER_SLICE_MS at a time, and asks again when it wakes
- * without the lock: an ask that some path dropped (a releaser that saw none) costs it at
- * most that long. Nothing registers, so a dead starver leaves nothing behind.
+ * Starving sync waiters sleep on a word of their own (a wake sequence beside the
+ * primitive's word), not in the primitive's queue. Under load a waiter usually starves by
+ * being woken and losing the race to a barger, so in the primitive's queue it would sleep
+ * again behind every sleeper that came after it (newcomers sleeping on a reservation, too),
+ * and a handoff would go to one of them (seen: 30-70 ms waits behind two threads that took
+ * the lock in turn, 4 workers, 0.1 ms holds). A release that hands on wakes this queue
+ * first (wakeStarvers), so the handoff reaches a starving waiter, in the order they slept.
+ * The starver reads the sequence before it asks for the handoff (an RMW on the primitive's
+ * word) and sleeps on that value; a releaser that saw the ask adds 1 to it before it
+ * wakes, so a starver is woken (maybe another one) or its sleep returns at once. Paths
+ * that drop an ask (a taker that did not starve, a takeover) are covered by the starver's
+ * short slices: STARVER_SLICE_MS, doubled after each that times out (an idle waiter, one
+ * that starved because nothing came, is back to its usual slice within a few), reset by a
+ * new wait. Only sync waits sleep here: an aborted async wait lingers in its backend's
+ * queue, and a wake it absorbs is passed on in that queue (lib/backend), where nothing
+ * else might sleep; async waits queue FIFO per thread instead (TurnQueue). Nothing
+ * registers, so a dead starver leaves nothing behind.
  */
 export const STARVER_SLICE_MS = 5;
 
-/** Wakes one starving waiter sleeping on word `seq` (see STARVER_SLICE_MS); whether one was asleep. */
-export function wakeStarver(impl: Backend, view: Int32Array, seq: number): boolean {
+/** The next slice of a starver whose last one, `slice` ms, timed out (see STARVER_SLICE_MS). */
+export function longerStarverSlice(slice: number, max: number): number {
+  return Math.min(slice * 2, max);
+}
+
+/** Wakes up to `n` starving waiters sleeping on word `seq` (see STARVER_SLICE_MS); how many were asleep. */
+export function wakeStarvers(impl: Backend, view: Int32Array, seq: number, n: number): number {
   Atomics.add(view, seq, 1);
-  return impl.wake(view, seq, 1) > 0;
+  return impl.wake(view, seq, n);
 }
 
 /** Whether a waiter that first slept at `sleptAt` (-1: never) starves (reads the clock only if it slept). */
@@ -119,7 +130,7 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
   let sleptAt = -1;
   try {
     for (;;) {
-      const value = p.attempt(ctx, sleptAt);
+      const value = p.attempt(ctx, sleptAt, false);
       if (value === true) return (taken = true);
       const index = p.sleepIndex === undefined ? p.index : p.sleepIndex();
       const left = remaining(deadline);
@@ -179,7 +190,7 @@ async function run(
   let sleptAt = -1;
   try {
     for (;;) {
-      const value = p.attempt(ctx, sleptAt);
+      const value = p.attempt(ctx, sleptAt, true);
       if (value === true) {
         taken = true;
         break;
