@@ -263,10 +263,12 @@ export class Mutex extends Lock {
         state = old | WAITERS | HANDOFF; // it was free: take it (a starver has slept: reserved or not)
         continue;
       }
-      if ((taken & WAITERS) !== 0) return taken; // held (or reserved, for a newcomer): sleep
-      const old = Atomics.or(this.view, STATE, WAITERS);
-      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | WAITERS;
-      state = old | WAITERS; // it was free: take it
+      // (a starving async waiter asks too, and sleeps on the state)
+      const flags = starving ? WAITERS | HANDOFF : WAITERS;
+      if ((taken & flags) === flags) return taken; // held (or reserved, for a newcomer): sleep
+      const old = Atomics.or(this.view, STATE, flags);
+      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | flags;
+      state = old | flags; // it was free: take it
     }
   }
 

@@ -1,9 +1,9 @@
 /**
- * Semaphore: a counting semaphore. Waiters take a token by CAS(count -> count-1); with
- * none, they register as sleepers and sleep on the count word while it is 0. post(n)
- * adds n tokens and wakes min(n, sleepers) threads, and makes no syscall when nobody
- * sleeps (glibc's sem_t made ~1.4 futex calls per token under a fast producer here; a
- * registered-sleeper count made 58 per million).
+ * Semaphore: the words of a counting semaphore and the protocol over them. Waiters take a
+ * token by CAS(count -> count-1); with none, they register as sleepers and sleep on the
+ * count word while it is 0. post(n) adds n tokens and wakes min(n, sleepers) threads, and
+ * makes no syscall when nobody sleeps (glibc's sem_t made ~1.4 futex calls per token
+ * under a fast producer here; a registered-sleeper count made 58 per million).
  *
  * Words (int32, offsets in bytes from byteOffset):
  * | offset | field    | meaning                                                       |
@@ -24,8 +24,9 @@
  * poster sees the sleeper and wakes it. A woken waiter takes a token if one is there
  * before it looks at its deadline; a waiter that still leaves without one while tokens
  * remain and others sleep wakes one of them in its place (a starver first), so a wake is
- * never absorbed. One case is bounded instead: a starver (below) that a wake missed sees
- * the token at the end of its slice.
+ * never absorbed. Where a wake misses a starver (below), the starver sees the token at the
+ * end of its slice instead (up to RECHECK_MS once its slices have grown; a post() that
+ * throws on overflow has already taken `starving` and wakes no one).
  *
  * Fairness (as the Mutex's HANDOFF): a waiter that has slept, has waited STARVE_MS since
  * it first slept and finds no token sets `starving`. The next post() clears it and reserves
@@ -43,11 +44,12 @@
  * Starvers (wait.ts, STARVER_SLICE_MS; why: mutex-word.ts): a starving sync waiter that
  * finds count 0 reads `starvers` (its ticket), sets `starving`, loads count again and, if
  * it is still 0, sleeps while starvers == ticket. A post() that reserved, or that finds
- * `starving` set after its add, wakes starvers first (starvers += 1, then up to all of its
- * wakes there) and the rest of its wakes on count. The starver's second load saw 0, so it
- * preceded the add; a post that reads `starving` after its add sees the store, unless a
- * post exchanged it meanwhile, and that one woke starvers (maybe other ones: this one then
- * waits out its slice at worst). Async waits never sleep there (wait.ts says why).
+ * `starving` set after its add, or a reservation not yet taken, wakes starvers first
+ * (starvers += 1, then up to all of its wakes there) and the rest of its wakes on count.
+ * The starver's second load saw 0, so it preceded the add; a post that reads `starving`
+ * after its add sees the store, unless a post exchanged it meanwhile, and that one woke
+ * starvers (maybe other ones: this one then waits out its slice at worst). Async waits
+ * never sleep there (wait.ts says why); a starving one sets `starving` and sleeps on count.
  * This file holds the layout and the kind (how `fastipc inspect` shows the words);
  * semaphore.ts implements the protocol.
  * The layout stays version 1: `handoff`, `starving` and `starvers` were zero words, and a

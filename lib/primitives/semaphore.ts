@@ -152,9 +152,12 @@ export class Semaphore extends Primitive {
     }
     const sleepers = Atomics.load(v, SLEEPERS);
     if (sleepers === 0) return;
-    // starving waiters first (they sleep on STARVERS): when one asked, before or since the add
+    // starving waiters first (they sleep on STARVERS): when one asked, before or since the add,
+    // or a reservation is still there (a post just before this one woke a starver for it)
     let wakes = Math.min(n, sleepers);
-    if (reserve || Atomics.load(v, STARVING) !== 0) wakes -= wakeStarvers(this.impl, v, STARVERS, wakes);
+    if (reserve || Atomics.load(v, STARVING) !== 0 || Atomics.load(v, HANDOFF) !== 0) {
+      wakes -= wakeStarvers(this.impl, v, STARVERS, wakes);
+    }
     if (wakes > 0) this.impl.wake(v, COUNT, wakes);
   }
 

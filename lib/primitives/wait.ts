@@ -85,14 +85,16 @@ export const STARVE_MS = 1;
  * first (wakeStarvers), so the handoff reaches a starving waiter, in the order they slept.
  * The starver reads the sequence before it asks for the handoff (an RMW on the primitive's
  * word) and sleeps on that value; a releaser that saw the ask adds 1 to it before it
- * wakes, so a starver is woken (maybe another one) or its sleep returns at once. Paths
- * that drop an ask (a taker that did not starve, a takeover) are covered by the starver's
- * short slices: STARVER_SLICE_MS, doubled after each that times out (an idle waiter, one
- * that starved because nothing came, is back to its usual slice within a few), reset by a
- * new wait. Only sync waits sleep here: an aborted async wait lingers in its backend's
- * queue, and a wake it absorbs is passed on in that queue (lib/backend), where nothing
- * else might sleep; async waits queue FIFO per thread instead (TurnQueue). Nothing
- * registers, so a dead starver leaves nothing behind.
+ * wakes, so a starver is woken (maybe another one) or its sleep returns at once. A wake
+ * that misses a starver (an ask some path dropped: a taker that did not starve, a
+ * takeover) costs it at most its slice: STARVER_SLICE_MS at first, doubled after each that
+ * times out, up to the primitive's usual slice (so an idle waiter, one that starved
+ * because nothing came, is back to its usual slice within a few), reset by a new wait.
+ * Only sync waits sleep here: an aborted async wait lingers in its backend's queue, and a
+ * wake it absorbs is passed on in that queue (lib/backend), where nothing else might
+ * sleep. A starving async waiter asks for the handoff as a sync one does, and sleeps in
+ * the primitive's queue (so it is served as before this queue, the order it slept in).
+ * Nothing registers, so a dead starver leaves nothing behind.
  */
 export const STARVER_SLICE_MS = 5;
 
