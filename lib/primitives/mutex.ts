@@ -72,7 +72,7 @@ export class Mutex extends Lock {
       // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
       slice: (_async, state) =>
         this.onStarvers ? this.starverSlice : (state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS,
-      // a starving waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
+      // a starving sync waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : STATE),
       grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
       enter: () => {},

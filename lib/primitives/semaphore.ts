@@ -80,7 +80,7 @@ export class Semaphore extends Primitive {
       // a positive count to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
       slice: (async, count) =>
         this.onStarvers ? this.starverSlice : count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS,
-      // a starving waiter sleeps on the starvers' queue, which post() wakes first (wait.ts)
+      // a starving sync waiter sleeps on the starvers' queue, which post() wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : COUNT),
       grab: () => this.tryWait(),
       enter: () => this.addSleeper(SLEEPERS),

@@ -50,7 +50,7 @@ export interface WaitProtocol {
   slice(async: boolean, value: number): number;
   /**
    * The word that the value attempt() just returned belongs to, if not always `index`: a
-   * starving waiter sleeps on a queue of its own (starvers, below). Omitted: `index`.
+   * starving sync waiter sleeps on a queue of its own (starvers, below). Omitted: `index`.
    */
   sleepIndex?(): number;
   /** Takes it if that needs no waiting and no registration; true if taken. */
