@@ -15,7 +15,7 @@ import type { Kind } from './kinds';
 import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
-import { longerStarverSlice, starved, STARVER_SLICE_MS, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
+import { starved, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
 import type { WaitProtocol } from './wait';
 
 const { STATE, OWNER_PID, OWNER_START_LO, OWNER_TID, STARVERS } = MUTEX_WORDS;
@@ -50,8 +50,6 @@ export class Mutex extends Lock {
   private readonly turns = new TurnQueue();
   /** The value the last attempt of lockWait returned is a STARVERS ticket (a starving sync waiter's sleep). */
   private onStarvers = false;
-  /** The next slice of a starving sync waiter (wait.ts, STARVER_SLICE_MS). */
-  private starverSlice = STARVER_SLICE_MS;
 
   /**
    * Creates the mutex (unlocked) at `byteOffset` in `memory` if the memory there is
@@ -70,17 +68,13 @@ export class Mutex extends Lock {
       // spin while it is held (spin.ts); the waiter unlock() woke then finds it taken, sets WAITERS
       spinner: new Spinner(LOCK_SPIN_MAX),
       // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
-      slice: (_async, state) =>
-        this.onStarvers ? this.starverSlice : (state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS,
+      slice: (_async, state) => ((state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS),
       // a starving sync waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : STATE),
       grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
       enter: () => {},
       attempt: (_ctx, sleptAt, async) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt, async),
-      recheck: (state, slept) => {
-        if (slept && this.onStarvers) this.starverSlice = longerStarverSlice(this.starverSlice, CHECK_MS);
-        return this.takeOverIfDead(state, slept);
-      },
+      recheck: (state, slept) => this.takeOverIfDead(state, slept),
       exit: (taken, queued) => void (taken || queued || this.leaveWithoutLock()),
     };
   }
@@ -245,7 +239,6 @@ export class Mutex extends Lock {
   private tryAfterSleep(state: number, sleptAt: number, async: boolean): true | number {
     const slept = sleptAt >= 0;
     this.onStarvers = false;
-    if (!slept) this.starverSlice = STARVER_SLICE_MS; // a new wait
     for (;;) {
       // (the clock is read only here, once a turn, and only by a waiter that has slept)
       const starving = starved(sleptAt);

@@ -12,7 +12,7 @@ import { SEMAPHORE_KIND, SEMAPHORE_WORDS } from './semaphore-word';
 import { checkFunction, held, runHolding, runHoldingAsync, type Held } from './guard';
 import { Primitive } from './primitive';
 import { Spinner } from './spin';
-import { longerStarverSlice, starved, STARVER_SLICE_MS, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
+import { starved, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
 import type { WaitProtocol } from './wait';
 
 const { COUNT, SLEEPERS, HANDOFF, STARVING, STARVERS } = SEMAPHORE_WORDS;
@@ -57,8 +57,6 @@ export class Semaphore extends Primitive {
   private readonly turns = new TurnQueue();
   /** The value the last attempt of tokenWait returned is a STARVERS ticket (a starving sync waiter's sleep). */
   private onStarvers = false;
-  /** The next slice of a starving sync waiter (wait.ts, STARVER_SLICE_MS). */
-  private starverSlice = STARVER_SLICE_MS;
   /** (a no-op once the memory is closed) */
   private readonly release = () => void (this.memoryClosed || this.post());
 
@@ -78,8 +76,7 @@ export class Semaphore extends Primitive {
       index: COUNT,
       spinner: new Spinner(),
       // a positive count to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
-      slice: (async, count) =>
-        this.onStarvers ? this.starverSlice : count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS,
+      slice: (async, count) => (count > 0 ? HANDOFF_GRACE_MS : async ? asyncRecheckMs() : RECHECK_MS),
       // a starving sync waiter sleeps on the starvers' queue, which post() wakes first (wait.ts)
       sleepIndex: () => (this.onStarvers ? STARVERS : COUNT),
       grab: () => this.tryWait(),
@@ -87,7 +84,6 @@ export class Semaphore extends Primitive {
       attempt: (_ctx, sleptAt, async) => {
         const v = this.view;
         this.onStarvers = false;
-        if (sleptAt < 0) this.starverSlice = STARVER_SLICE_MS; // a new wait
         for (;;) {
           if (sleptAt >= 0 ? this.takeAsSleeper(sleptAt) : this.tryWait()) return true;
           // Sleep on the count seen: 0, or a corrupt negative one (never spin on it), or
@@ -106,10 +102,7 @@ export class Semaphore extends Primitive {
           if (sleptAt < 0 && !this.free(count)) return count;
         }
       },
-      recheck: (_count, slept) => {
-        if (slept && this.onStarvers) this.starverSlice = longerStarverSlice(this.starverSlice, RECHECK_MS);
-        return false;
-      },
+      recheck: () => false,
       exit: (taken, queued) => {
         // Leaving without a token while tokens remain and others sleep: the wake that a
         // post() meant for one of them may have come to us, so pass it on. The last

@@ -50,7 +50,8 @@ export interface WaitProtocol {
   slice(async: boolean, value: number): number;
   /**
    * The word that the value attempt() just returned belongs to, if not always `index`: a
-   * starving sync waiter sleeps on a queue of its own (starvers, below). Omitted: `index`.
+   * starving sync waiter sleeps on a queue of its own (starvers, below), whose slices the
+   * driver sets (slice() is not asked for them). Omitted: `index`.
    */
   sleepIndex?(): number;
   /** Takes it if that needs no waiting and no registration; true if taken. */
@@ -88,8 +89,8 @@ export const STARVE_MS = 1;
  * wakes, so a starver is woken (maybe another one) or its sleep returns at once. A wake
  * that misses a starver (an ask some path dropped: a taker that did not starve, a
  * takeover) costs it at most its slice: STARVER_SLICE_MS at first, doubled after each that
- * times out, up to the primitive's usual slice (so an idle waiter, one that starved
- * because nothing came, is back to its usual slice within a few), reset by a new wait.
+ * times out, up to STARVER_SLICE_MAX_MS (so an idle waiter, one that starved because
+ * nothing came, is back to the usual slice within a few); the driver keeps it per wait.
  * Only sync waits sleep here: an aborted async wait lingers in its backend's queue, and a
  * wake it absorbs is passed on in that queue (lib/backend), where nothing else might
  * sleep. A starving async waiter asks for the handoff as a sync one does, and sleeps in
@@ -98,10 +99,8 @@ export const STARVE_MS = 1;
  */
 export const STARVER_SLICE_MS = 5;
 
-/** The next slice of a starver whose last one, `slice` ms, timed out (see STARVER_SLICE_MS). */
-export function longerStarverSlice(slice: number, max: number): number {
-  return Math.min(slice * 2, max);
-}
+/** The longest slice of a starver: the usual slice of the Mutex and the Semaphore (200 ms). */
+const STARVER_SLICE_MAX_MS = 200;
 
 /** Wakes up to `n` starving waiters sleeping on word `seq` (see STARVER_SLICE_MS); how many were asleep. */
 export function wakeStarvers(impl: Backend, view: Int32Array, seq: number, n: number): number {
@@ -130,6 +129,7 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
   p.enter();
   let taken = false;
   let sleptAt = -1;
+  let starverSlice = STARVER_SLICE_MS;
   try {
     for (;;) {
       const value = p.attempt(ctx, sleptAt, false);
@@ -138,8 +138,10 @@ export function waitSync(impl: Backend, view: Int32Array, p: WaitProtocol, ctx: 
       const left = remaining(deadline);
       if (left === 0) return (taken = p.recheck(index === p.index ? value : Atomics.load(view, p.index), false));
       const at = sleptAt < 0 ? performance.now() : sleptAt;
-      const result = impl.wait(view, index, value, Math.min(left, p.slice(false, value)));
+      const slice = index === p.index ? p.slice(false, value) : starverSlice;
+      const result = impl.wait(view, index, value, Math.min(left, slice));
       if (result !== 'not-equal') sleptAt = at; // (a wait that never slept leaves a newcomer one)
+      if (result === 'timed-out' && index !== p.index) starverSlice = Math.min(slice * 2, STARVER_SLICE_MAX_MS);
       if (result === 'timed-out' && p.recheck(Atomics.load(view, p.index), true)) return (taken = true);
     }
   } finally {
