@@ -26,21 +26,23 @@ if (isMainThread) {
     ['const result = impl.wait(view, index', 'globalThis.__c.sleeps++; const result = impl.wait(view, index'],
     // the starvation mode: a waiter asks for a handoff; an unlock hands the lock on
     [
-      'Atomics.or(this.view, STATE2, WAITERS2 | HANDOFF2)',
-      '(globalThis.__c.starves++, Atomics.or(this.view, STATE2, WAITERS2 | HANDOFF2))',
+      'Atomics.or(this.view, 2 /* STATE */, 1073741824 /* WAITERS */ | 268435456 /* HANDOFF */)',
+      '(globalThis.__c.starves++, Atomics.or(this.view, 2, 1073741824 | 268435456))',
     ],
     // a handoff wakes the starving waiters' queue first, and the state's only if that woke nobody
     [
-      'if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) return;',
-      'if (next !== UNLOCKED) globalThis.__c.handoffs++; ' +
-        'if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) ' +
+      'if (next !== 0 /* UNLOCKED */ && wakeStarvers(this.impl, this.view, 8 /* STARVERS */, 1) > 0) return;',
+      'if (next !== 0) globalThis.__c.handoffs++; ' +
+        'if (next !== 0 && wakeStarvers(this.impl, this.view, 8, 1) > 0) ' +
         'return void globalThis.__c.starverWakes++;',
     ],
     [
-      'const woken = this.impl.wake(this.view, STATE2, 1);',
-      'const woken = this.impl.wake(this.view, STATE2, 1); globalThis.__c.wakes++; ' +
+      'const woken = this.impl.wake(this.view, 2 /* STATE */, 1);',
+      'const woken = this.impl.wake(this.view, 2, 1); globalThis.__c.wakes++; ' +
         'if (!woken) globalThis.__c.emptyWakes++;',
     ],
+    // a lock taken by another thread than its last holder rewrites the owner record
+    ['  write() {', '  write() { globalThis.__c.recordWrites++;'],
   ];
   for (const [find, repl] of patches) {
     if (src.split(find).length !== 2) throw new Error(`patch target not found once: ${find}`);
@@ -69,7 +71,7 @@ if (isMainThread) {
           (impl === 'mutex'
             ? `; starving waiters ${per(sum('starves'))}, unlock wakes ${per(sum('wakes'))} ` +
               `(woke none ${per(sum('emptyWakes'))}), handoffs ${per(sum('handoffs'))} ` +
-              `(to a starving waiter ${per(sum('starverWakes'))})`
+              `(to a starving waiter ${per(sum('starverWakes'))}), owner record writes ${per(sum('recordWrites'))}`
             : ''),
       );
     }
@@ -87,6 +89,7 @@ if (isMainThread) {
     emptyWakes: 0,
     handoffs: 0,
     starverWakes: 0,
+    recordWrites: 0,
   };
   const i32 = new Int32Array(sab);
   const C = 32; // the counter: its own line

@@ -12,14 +12,12 @@ import { FastipcError } from '../core/errors';
 import type { Memory } from '../core/memory';
 import { Lock } from './guard';
 import type { Kind } from './kinds';
-import { MUTEX_KIND, MUTEX_WORDS } from './mutex-word';
+import { MUTEX_KIND, MUTEX_WORDS as W } from './mutex-word';
 import { OwnerRecord } from './owner';
 import { LOCK_SPIN_MAX, Spinner } from './spin';
 import { starved, TurnQueue, waitAsync, waitSync, wakeStarvers } from './wait';
 import type { WaitProtocol } from './wait';
 
-const { STATE, OWNER_PID, OWNER_START_LO, OWNER_TID, STARVERS } = MUTEX_WORDS;
-const { UNLOCKED, TID_MASK, HANDOFF, OWNER_DIED, WAITERS } = MUTEX_WORDS;
 /** Longest sleep between owner checks: a dead holder is found within about this long. */
 const CHECK_MS = 200;
 /** Longest sleep of a newcomer on a lock reserved for the sleepers (whose taker may be gone). */
@@ -61,19 +59,19 @@ export class Mutex extends Lock {
    */
   constructor(memory: Memory, byteOffset = 0, options?: PrimitiveOptions) {
     super((new.target as typeof Mutex).KIND, memory, byteOffset, options, () => {});
-    this.owner = new OwnerRecord(this.view, OWNER_PID, TID_MASK);
+    this.owner = new OwnerRecord(this.view, W.OWNER_PID, W.TID_MASK);
     ({ tid: this.tid, pid: this.pid, startLo: this.startLo } = this.owner);
     this.lockWait = {
-      index: STATE,
+      index: W.STATE,
       // spin while it is held (spin.ts); the waiter unlock() woke then finds it taken, sets WAITERS
       spinner: new Spinner(LOCK_SPIN_MAX),
       // a free state to sleep on is one reserved for the sleepers: a newcomer sleeps on it briefly
-      slice: (_async, state) => ((state & TID_MASK) === UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS),
+      slice: (_async, state) => ((state & W.TID_MASK) === W.UNLOCKED ? HANDOFF_GRACE_MS : CHECK_MS),
       // a starving sync waiter sleeps on the starvers' queue, which an unlock that hands on wakes first (wait.ts)
-      sleepIndex: () => (this.onStarvers ? STARVERS : STATE),
-      grab: () => this.takeFree(Atomics.load(this.view, STATE), 0, false) === true,
+      sleepIndex: () => (this.onStarvers ? W.STARVERS : W.STATE),
+      grab: () => this.takeFree(Atomics.load(this.view, W.STATE), 0, false) === true,
       enter: () => {},
-      attempt: (_ctx, sleptAt, async) => this.tryAfterSleep(Atomics.load(this.view, STATE), sleptAt, async),
+      attempt: (_ctx, sleptAt, async) => this.tryAfterSleep(Atomics.load(this.view, W.STATE), sleptAt, async),
       recheck: (state, slept) => this.takeOverIfDead(state, slept),
       exit: (taken, queued) => void (taken || queued || this.leaveWithoutLock()),
     };
@@ -87,11 +85,11 @@ export class Mutex extends Lock {
    */
   override lock(options?: WaitOptions): boolean {
     if (options !== undefined) checkWaitOptions(options);
-    if (Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
+    if (Atomics.compareExchange(this.view, W.STATE, W.UNLOCKED, this.tid) === W.UNLOCKED) {
       this.recordOwner();
       return true;
     }
-    if (this.heldByMe(Atomics.load(this.view, STATE))) throw this.recursion('lock');
+    if (this.heldByMe(Atomics.load(this.view, W.STATE))) throw this.recursion('lock');
     return waitSync(this.impl, this.view, this.lockWait, 0, deadlineOf(options));
   }
 
@@ -100,13 +98,13 @@ export class Mutex extends Lock {
    * @throws {FastipcError} ERR_FASTIPC_RECURSIVE when the calling thread holds it already
    */
   tryLock(): boolean {
-    let state = this.takeFree(UNLOCKED, 0, false);
+    let state = this.takeFree(W.UNLOCKED, 0, false);
     if (state === true) return true;
     if (this.heldByMe(state)) throw this.recursion('tryLock');
-    if ((state & TID_MASK) === UNLOCKED) {
+    if ((state & W.TID_MASK) === W.UNLOCKED) {
       state = this.voidReservation(state);
       // true: taken; free: it woke a sleeper to take it (not a second voidReservation, to steal it back)
-      if (state === true || (state & TID_MASK) === UNLOCKED) return state === true;
+      if (state === true || (state & W.TID_MASK) === W.UNLOCKED) return state === true;
     }
     return this.takeOverIfDead(state, false);
   }
@@ -116,7 +114,7 @@ export class Mutex extends Lock {
    * @throws {FastipcError} ERR_FASTIPC_NOT_OWNER unless the calling thread holds it
    */
   override unlock(): void {
-    if (Atomics.compareExchange(this.view, STATE, this.tid, UNLOCKED) === this.tid) return;
+    if (Atomics.compareExchange(this.view, W.STATE, this.tid, W.UNLOCKED) === this.tid) return;
     this.unlockContended();
   }
 
@@ -132,7 +130,7 @@ export class Mutex extends Lock {
     const signal = checkAsyncWaitOptions(options);
     throwIfAborted(signal);
     // not ahead of this thread's own queued lockers (FIFO)
-    if (this.turns.idle && Atomics.compareExchange(this.view, STATE, UNLOCKED, this.tid) === UNLOCKED) {
+    if (this.turns.idle && Atomics.compareExchange(this.view, W.STATE, W.UNLOCKED, this.tid) === W.UNLOCKED) {
       this.recordOwner();
       return true;
     }
@@ -141,17 +139,17 @@ export class Mutex extends Lock {
 
   /** Whether some thread holds the lock. */
   get isLocked(): boolean {
-    return (Atomics.load(this.view, STATE) & TID_MASK) !== 0;
+    return (Atomics.load(this.view, W.STATE) & W.TID_MASK) !== 0;
   }
 
   /** The holder's pid, 0 when unlocked. */
   get ownerPid(): number {
-    return (Atomics.load(this.view, STATE) & TID_MASK) === 0 ? 0 : this.owner.ownerPid;
+    return (Atomics.load(this.view, W.STATE) & W.TID_MASK) === 0 ? 0 : this.owner.ownerPid;
   }
 
   /** The holder's kernel thread id, 0 when unlocked. */
   get ownerTid(): number {
-    return Atomics.load(this.view, STATE) & TID_MASK;
+    return Atomics.load(this.view, W.STATE) & W.TID_MASK;
   }
 
   /**
@@ -159,8 +157,8 @@ export class Mutex extends Lock {
    * (like EOWNERDEAD): repair what the lock protects before unlocking.
    */
   get recovered(): boolean {
-    const state = Atomics.load(this.view, STATE);
-    return (state & OWNER_DIED) !== 0 && this.heldByMe(state);
+    const state = Atomics.load(this.view, W.STATE);
+    return (state & W.OWNER_DIED) !== 0 && this.heldByMe(state);
   }
 
   /**
@@ -169,9 +167,9 @@ export class Mutex extends Lock {
    */
   forceUnlock(): void {
     this.owner.invalidate();
-    const old = Atomics.exchange(this.view, STATE, UNLOCKED);
-    if (old & HANDOFF) wakeStarvers(this.impl, this.view, STARVERS, 1);
-    if (old & WAITERS) this.impl.wake(this.view, STATE, 1);
+    const old = Atomics.exchange(this.view, W.STATE, W.UNLOCKED);
+    if (old & W.HANDOFF) wakeStarvers(this.impl, this.view, W.STARVERS, 1);
+    if (old & W.WAITERS) this.impl.wake(this.view, W.STATE, 1);
   }
 
   /**
@@ -180,7 +178,7 @@ export class Mutex extends Lock {
    * thread's, so two handles of one thread cannot be told apart).
    */
   protected releaseMemory(lastInThread: boolean): void {
-    if (lastInThread && this.heldByMe(Atomics.load(this.view, STATE))) this.unlock();
+    if (lastInThread && this.heldByMe(Atomics.load(this.view, W.STATE))) this.unlock();
   }
 
   /**
@@ -189,15 +187,15 @@ export class Mutex extends Lock {
    */
   private recordOwner(): void {
     const v = this.view;
-    if (v[OWNER_TID] !== this.tid || v[OWNER_START_LO] !== this.startLo || v[OWNER_PID] !== this.pid) {
+    if (v[W.OWNER_TID] !== this.tid || v[W.OWNER_START_LO] !== this.startLo || v[W.OWNER_PID] !== this.pid) {
       this.owner.write();
     }
   }
 
   /** Takes the lock over from a dead holder of `state` (owner.ts), as tid | OWNER_DIED | WAITERS. */
   private takeOverIfDead(state: number, slept: boolean): boolean {
-    if ((state & TID_MASK) === UNLOCKED) return !slept && this.voidReservation(state) === true; // timeout 0
-    return this.owner.takeOver(STATE, state, state & TID_MASK, slept, this.tid | OWNER_DIED | WAITERS);
+    if ((state & W.TID_MASK) === W.UNLOCKED) return !slept && this.voidReservation(state) === true; // timeout 0
+    return this.owner.takeOver(W.STATE, state, state & W.TID_MASK, slept, this.tid | W.OWNER_DIED | W.WAITERS);
   }
 
   /**
@@ -206,13 +204,14 @@ export class Mutex extends Lock {
    * aborted wait), voids the reservation and takes the lock.
    */
   private voidReservation(state: number): true | number {
-    if (wakeStarvers(this.impl, this.view, STARVERS, 1) > 0 || this.impl.wake(this.view, STATE, 1) > 0) return state;
-    const seen = Atomics.compareExchange(this.view, STATE, state, state & ~HANDOFF);
-    return this.takeFree(seen === state ? state & ~HANDOFF : seen, 0, false);
+    if (wakeStarvers(this.impl, this.view, W.STARVERS, 1) > 0 || this.impl.wake(this.view, W.STATE, 1) > 0)
+      return state;
+    const seen = Atomics.compareExchange(this.view, W.STATE, state, state & ~W.HANDOFF);
+    return this.takeFree(seen === state ? state & ~W.HANDOFF : seen, 0, false);
   }
 
   private heldByMe(state: number): boolean {
-    return this.owner.isMine(state & TID_MASK);
+    return this.owner.isMine(state & W.TID_MASK);
   }
 
   private recursion(method: string): FastipcError {
@@ -243,24 +242,24 @@ export class Mutex extends Lock {
       // (the clock is read only here, once a turn, and only by a waiter that has slept)
       const starving = starved(sleptAt);
       // a starving taker of a reservation keeps HANDOFF (tid | WAITERS | HANDOFF): its unlock hands on too
-      const taken = this.takeFree(state, state & HANDOFF && starving ? WAITERS | HANDOFF : WAITERS, slept);
+      const taken = this.takeFree(state, state & W.HANDOFF && starving ? W.WAITERS | W.HANDOFF : W.WAITERS, slept);
       if (taken === true) return true;
       if (starving && !async) {
         // ticket first, then the ask (the OR): an unlock that sees the ask adds to STARVERS after it
-        const ticket = Atomics.load(this.view, STARVERS);
-        const old = Atomics.or(this.view, STATE, WAITERS | HANDOFF);
-        if ((old & TID_MASK) !== UNLOCKED) {
+        const ticket = Atomics.load(this.view, W.STARVERS);
+        const old = Atomics.or(this.view, W.STATE, W.WAITERS | W.HANDOFF);
+        if ((old & W.TID_MASK) !== W.UNLOCKED) {
           this.onStarvers = true;
           return ticket;
         }
-        state = old | WAITERS | HANDOFF; // it was free: take it (a starver has slept: reserved or not)
+        state = old | W.WAITERS | W.HANDOFF; // it was free: take it (a starver has slept: reserved or not)
         continue;
       }
       // (a starving async waiter asks too, and sleeps on the state)
-      const flags = starving ? WAITERS | HANDOFF : WAITERS;
+      const flags = starving ? W.WAITERS | W.HANDOFF : W.WAITERS;
       if ((taken & flags) === flags) return taken; // held (or reserved, for a newcomer): sleep
-      const old = Atomics.or(this.view, STATE, flags);
-      if ((old & TID_MASK) !== UNLOCKED || (old & HANDOFF && !slept)) return old | flags;
+      const old = Atomics.or(this.view, W.STATE, flags);
+      if ((old & W.TID_MASK) !== W.UNLOCKED || (old & W.HANDOFF && !slept)) return old | flags;
       state = old | flags; // it was free: take it
     }
   }
@@ -272,8 +271,8 @@ export class Mutex extends Lock {
    */
   private takeFree(state: number, flags: number, mayTakeReserved: boolean): true | number {
     const v = this.view;
-    while ((state & TID_MASK) === UNLOCKED && (mayTakeReserved || (state & HANDOFF) === 0)) {
-      const seen = Atomics.compareExchange(v, STATE, state, this.tid | (state & WAITERS) | flags);
+    while ((state & W.TID_MASK) === W.UNLOCKED && (mayTakeReserved || (state & W.HANDOFF) === 0)) {
+      const seen = Atomics.compareExchange(v, W.STATE, state, this.tid | (state & W.WAITERS) | flags);
       if (seen === state) {
         this.recordOwner();
         return true;
@@ -292,26 +291,26 @@ export class Mutex extends Lock {
   private leaveWithoutLock(): void {
     const v = this.view;
     for (;;) {
-      const state = Atomics.load(v, STATE);
-      if ((state & TID_MASK) === UNLOCKED) {
+      const state = Atomics.load(v, W.STATE);
+      if ((state & W.TID_MASK) === W.UNLOCKED) {
         // a reservation may have been meant for us: a starving waiter takes it, or else anyone
-        if (state & HANDOFF && wakeStarvers(this.impl, v, STARVERS, 1) > 0) return;
-        if (state & HANDOFF && Atomics.compareExchange(v, STATE, state, state & ~HANDOFF) !== state) continue;
-        this.impl.wake(v, STATE, 1);
+        if (state & W.HANDOFF && wakeStarvers(this.impl, v, W.STARVERS, 1) > 0) return;
+        if (state & W.HANDOFF && Atomics.compareExchange(v, W.STATE, state, state & ~W.HANDOFF) !== state) continue;
+        this.impl.wake(v, W.STATE, 1);
         return;
       }
-      if (state & WAITERS || Atomics.compareExchange(v, STATE, state, state | WAITERS) === state) return;
+      if (state & W.WAITERS || Atomics.compareExchange(v, W.STATE, state, state | W.WAITERS) === state) return;
     }
   }
 
   private unlockContended(): void {
-    let state = Atomics.load(this.view, STATE);
+    let state = Atomics.load(this.view, W.STATE);
     if (!this.heldByMe(state)) {
       throw new FastipcError(
         'ERR_FASTIPC_NOT_OWNER',
-        (state & TID_MASK) === UNLOCKED
+        (state & W.TID_MASK) === W.UNLOCKED
           ? 'Mutex.unlock(): the mutex is not locked'
-          : `Mutex.unlock(): the mutex is held by thread ${state & TID_MASK} of pid ${this.owner.ownerPid}, ` +
+          : `Mutex.unlock(): the mutex is held by thread ${state & W.TID_MASK} of pid ${this.owner.ownerPid}, ` +
               'not by the calling thread',
       );
     }
@@ -320,14 +319,14 @@ export class Mutex extends Lock {
     // sleep on the reservation meanwhile)
     let next: number;
     for (let seen = state; ; state = seen) {
-      next = state & HANDOFF ? HANDOFF | WAITERS : UNLOCKED; // (waiters may OR in HANDOFF meanwhile)
-      if ((seen = Atomics.compareExchange(this.view, STATE, state, next)) === state) break;
+      next = state & W.HANDOFF ? W.HANDOFF | W.WAITERS : W.UNLOCKED; // (waiters may OR in HANDOFF meanwhile)
+      if ((seen = Atomics.compareExchange(this.view, W.STATE, state, next)) === state) break;
     }
-    if (!(state & WAITERS)) return;
-    if (next !== UNLOCKED && wakeStarvers(this.impl, this.view, STARVERS, 1) > 0) return;
-    const woken = this.impl.wake(this.view, STATE, 1);
-    if (next !== UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, STATE, next, WAITERS) === next) {
-      this.impl.wake(this.view, STATE, 1);
+    if (!(state & W.WAITERS)) return;
+    if (next !== W.UNLOCKED && wakeStarvers(this.impl, this.view, W.STARVERS, 1) > 0) return;
+    const woken = this.impl.wake(this.view, W.STATE, 1);
+    if (next !== W.UNLOCKED && woken === 0 && Atomics.compareExchange(this.view, W.STATE, next, W.WAITERS) === next) {
+      this.impl.wake(this.view, W.STATE, 1);
     }
   }
 }

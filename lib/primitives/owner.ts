@@ -21,7 +21,14 @@
 import { currentThread, isAlive, threadExists } from '../core/identity';
 import type { WordField } from './kinds';
 
-export const RECORD = { PID: 0, START_LO: 1, START_HI: 2, TID: 3, NS: 4 } as const;
+/** The record's words from `base` (a const enum: literals in the bundle, see MUTEX_WORDS). */
+const enum RECORD {
+  PID = 0,
+  START_LO = 1,
+  START_HI = 2,
+  TID = 3,
+  NS = 4,
+}
 
 /** How long an inconsistent owner record is given to become consistent. */
 const STALE_MS = 1000;
