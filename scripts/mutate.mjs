@@ -41,7 +41,7 @@ export const MUTANTS = [
     id: 'chan-no-receive-lock',
     what: 'Channel receive reads without its lock (two receivers take one message)',
     file: 'lib/primitives/channel-ring.ts',
-    find: '    if (!this.take(this.recvLock, call, sync)) return (call.result = BUSY), false;',
+    find: '    if (!this.take(this.recvLock, call, sync)) return ((call.result = BUSY), false);',
     replace: '',
     tests: ['test/primitives/channel'],
   },
@@ -85,8 +85,8 @@ export const MUTANTS = [
     id: 'sem-post-wakes-from-zero-only',
     what: "Semaphore.post wakes sleepers only when the count was 0 before (the Python package's lost wakeup)",
     file: 'lib/primitives/semaphore.ts',
-    find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
-    replace: 'if (sleepers > 0 && count === 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
+    find: '    if (sleepers === 0) return;',
+    replace: '    if (sleepers === 0 || count !== 0) return;', // count: the count before this post's add
     tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives/semaphore'],
   },
   {
@@ -125,16 +125,16 @@ export const MUTANTS = [
     id: 'sem-wakes-wrong-word',
     what: 'Semaphore.post wakes the sleepers word instead of the count it sleeps on',
     file: 'lib/primitives/semaphore.ts',
-    find: 'if (sleepers > 0) this.impl.wake(v, COUNT, Math.min(n, sleepers));',
-    replace: 'if (sleepers > 0) this.impl.wake(v, SLEEPERS, Math.min(n, sleepers));',
+    find: '    if (wakes > 0) this.impl.wake(v, COUNT, wakes);',
+    replace: '    if (wakes > 0) this.impl.wake(v, SLEEPERS, wakes);',
     tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives/semaphore'],
   },
   {
     id: 'wait-trusts-wake',
     what: 'the wait driver takes a sync wake as success, without trying again (Event.wait once failed so)',
     file: 'lib/primitives/wait.ts',
-    find: '      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));',
-    replace: `      const result = impl.wait(view, p.index, value, Math.min(left, p.slice(false, value)));
+    find: '      const result = impl.wait(view, index, value, Math.min(left, slice));',
+    replace: `      const result = impl.wait(view, index, value, Math.min(left, slice));
       if (result === 'ok') return (taken = true);`,
     tests: ['test/primitives/'],
   },
@@ -150,7 +150,11 @@ export const MUTANTS = [
     id: 'sem-leave-drops-passed-wake',
     what: 'a Semaphore waiter that leaves without a token does not pass on a wake it may have absorbed',
     file: 'lib/primitives/semaphore.ts',
-    find: '        if (passOn && Atomics.load(this.view, COUNT) > 0) this.impl.wake(this.view, COUNT, 1);',
+    find:
+      '        if (passOn && Atomics.load(this.view, COUNT) > 0 && ' +
+      'wakeStarvers(this.impl, this.view, STARVERS, 1) === 0) {\n' +
+      '          this.impl.wake(this.view, COUNT, 1);\n' +
+      '        }',
     replace: '',
     tests: ['test/wake-latency', 'test/lost-wakeup', 'test/primitives/semaphore'],
   },
