@@ -111,8 +111,9 @@ import { describeOwner, OWNER_FIELDS, ownerText } from './owner';
  * The Mutex's word indexes (int32, from byteOffset) and the bits of its state word
  * (mutex.ts). A const enum, so that the bundle has them as literals: V8 does not fold a
  * module's constants, and loading and checking them cost the uncontended lock+unlock pair
- * 25-40 instructions of about 380 (callgrind) and 1.17-1.32x -> 1.03-1.17x the raw Atomics
- * pair (bench/mutex.bench.mjs's loops, alternating builds).
+ * 21 of its 378 instructions (callgrind; the raw Atomics pair is 275). With the class
+ * fields change (tsconfig: useDefineForClassFields) it went from 1.17-1.32x to 1.03-1.17x
+ * the raw pair (bench/mutex.bench.mjs's loops, alternating builds; BENCHMARKS.md).
  */
 export const enum MUTEX_WORDS {
   STATE = 2,
