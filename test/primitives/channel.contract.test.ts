@@ -183,6 +183,30 @@ describe.each(variants)('Channel contract: $name', (variant) => {
     expect(await inWorkerDone).toMatchObject({ n: 0, ended: true });
   });
 
+  test('end() waits for a send that is publishing (one that holds the send lock) before it sets ENDED', async () => {
+    // White box: the send lock orders a send's store of tail before ENDED (channel.ts, end()),
+    // so that a receive that saw ENDED and an empty queue sees no message come after it. The
+    // race itself is the 30-round test below, which a narrow window can let through.
+    const c = make();
+    const sendLock = (c as unknown as { sendLock: Mutex }).sendLock;
+    const lockState = new Int32Array(s.memory, 64 + 8, 1); // the send lock's state word (+64, +8)
+    sendLock.lock(); // as a send between its look at ENDED and its store of tail
+    const ending = inWorker<{ ended: boolean }>({
+      task: 'channelEnd',
+      memory: s.spec,
+      backend: s.backend,
+      ...{ capacity: 4, maxBytes: 16 },
+    });
+    try {
+      await until(() => (Atomics.load(lockState, 0) & (1 << 30)) !== 0, 10000, 'end() waiting for the send lock');
+      expect(c.ended).toBe(false);
+    } finally {
+      sendLock.unlock();
+    }
+    expect(await ending).toEqual({ ended: true });
+    expect(c.ended).toBe(true);
+  });
+
   test('bad input is refused with the right error and changes nothing', async () => {
     const before = snapshot(s.memory);
     for (const [options, type] of [
